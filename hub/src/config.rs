@@ -1,0 +1,164 @@
+//! The hub's one typed configuration: defaults, then a TOML file, then `KADIAN_*`
+//! environment variables (e.g. `KADIAN_BODY_LIMIT=2097152`), then the command line's
+//! `--data` and `--listen`. Unknown keys are errors.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Everything the hub can be told.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Directory of the sled store (created if missing).
+    pub data: PathBuf,
+    /// Address to listen on, e.g. `0.0.0.0:8080`.
+    pub listen: String,
+    /// Largest JSON request body in bytes; larger answers 413.
+    pub body_limit: usize,
+    /// Largest evidence JPEG in bytes; larger answers 413.
+    pub evidence_limit: usize,
+    /// How long a login lasts, in seconds.
+    pub session_secs: u64,
+    /// Most incidents per page (`limit=` is capped to this).
+    pub max_page: usize,
+    /// Most passages one plate search returns.
+    pub max_timeline: usize,
+    /// Longest edge of a thumbnail in pixels.
+    pub thumb_px: u32,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+    /// sled page cache in MiB.
+    pub cache_mb: u64,
+    /// Mark the session cookie `Secure` (set when the hub is behind TLS).
+    pub secure_cookie: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data: PathBuf::from("hub-data"),
+            listen: "127.0.0.1:8080".into(),
+            body_limit: 4 << 20,
+            evidence_limit: 16 << 20,
+            session_secs: 12 * 3600,
+            max_page: 200,
+            max_timeline: 5000,
+            thumb_px: 320,
+            workers: 0,
+            cache_mb: 256,
+            secure_cookie: false,
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, overridden by `file` (if any), then by `KADIAN_*` variables of `env`.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let defaults = match toml::Value::try_from(Config::default()) {
+            Ok(toml::Value::Table(t)) => t,
+            _ => return Err(ConfigError::Invalid("defaults do not serialise".into())),
+        };
+        let mut table = defaults.clone();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.into(),
+                source,
+            })?;
+            let from_file: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+                ConfigError::Invalid(format!("{}: {e}", path.display()))
+            })?;
+            table.extend(from_file);
+        }
+        for (k, v) in env {
+            let Some(key) = k.strip_prefix("KADIAN_") else {
+                continue;
+            };
+            let key = key.to_ascii_lowercase();
+            let value = match defaults.get(&key) {
+                Some(toml::Value::Integer(_)) => toml::Value::Integer(
+                    v.parse()
+                        .map_err(|_| ConfigError::Invalid(format!("{k}: not an integer: {v}")))?,
+                ),
+                Some(toml::Value::Boolean(_)) => toml::Value::Boolean(
+                    v.parse()
+                        .map_err(|_| ConfigError::Invalid(format!("{k}: not true/false: {v}")))?,
+                ),
+                Some(_) => toml::Value::String(v),
+                // Other Kadian programs share the prefix: not ours, not an error.
+                None => {
+                    tracing::debug!(variable = %k, "ignoring environment variable the hub does not know");
+                    continue;
+                }
+            };
+            table.insert(key, value);
+        }
+        let config = Config::deserialize(toml::Value::Table(table))
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.body_limit < 1024 || self.evidence_limit < 1024 {
+            return Err(ConfigError::Invalid(
+                "body_limit and evidence_limit must be at least 1024".into(),
+            ));
+        }
+        if self.max_page == 0 || self.thumb_px < 16 || self.session_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "max_page, thumb_px (>= 16) and session_secs must be positive".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn session_lifetime(&self) -> Duration {
+        Duration::from_secs(self.session_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_defaults_file_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("hub.toml");
+        std::fs::write(&f, "body_limit = 2048\nmax_page = 7\n").unwrap();
+        let env = vec![
+            ("KADIAN_MAX_PAGE".to_string(), "9".to_string()),
+            ("PATH".into(), "x".into()),
+        ];
+        let c = Config::load(Some(&f), env).unwrap();
+        assert_eq!(c.body_limit, 2048);
+        assert_eq!(c.max_page, 9);
+        assert_eq!(c.thumb_px, Config::default().thumb_px);
+    }
+
+    #[test]
+    fn rejects_unknown_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("hub.toml");
+        std::fs::write(&f, "body_limt = 2048\n").unwrap();
+        assert!(Config::load(Some(&f), Vec::new()).is_err());
+        assert!(Config::load(None, vec![("KADIAN_MAX_PAGE".into(), "many".into())]).is_err());
+    }
+}

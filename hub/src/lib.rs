@@ -1,0 +1,41 @@
+//! The Kadian hub: where every checkpoint's passages and incidents land, and where
+//! county enforcement teams and tip-line investigators work them.
+//!
+//! A checkpoint posts batches of passages and incidents (idempotent on their ids) and
+//! uploads evidence JPEGs by SHA-256; the hub stores them durably in sled *before*
+//! answering, indexes them by plate, checkpoint, county and status, and serves people
+//! a JSON API and tablet pages: the incident queue, incident detail with actions, and
+//! a plate's timeline across checkpoints (every search audited).
+//!
+//! Modules, in the order a record flows through them:
+//! - [`api`]: wire types and validating newtypes (plates per GA 36, ids, hashes);
+//! - [`client`]: the typed checkpoint client (retryable vs permanent errors);
+//!
+//! and with the `server` feature (default):
+//! - `config`: the one typed configuration (defaults → TOML → `KADIAN_*`);
+//! - `store`: the `Store` over sled, its keys and invariants;
+//! - `auth`: checkpoint tokens, passwords, sessions;
+//! - `server`: the actix-web application, its routes, errors, metrics, OpenAPI;
+//! - `pages`: tablet pages (HTML, i18n table, CSS);
+//! - `cli`: the `hub` command line.
+
+pub mod api;
+pub mod client;
+
+#[cfg(feature = "server")]
+pub mod config;
+
+#[cfg(feature = "server")]
+pub mod store;
+
+#[cfg(feature = "server")]
+pub mod auth;
+
+#[cfg(feature = "server")]
+pub mod server;
+
+#[cfg(feature = "server")]
+pub mod pages;
+
+#[cfg(feature = "server")]
+pub mod cli;

@@ -1,0 +1,229 @@
+//! The OpenAPI 3.1 document of `/api/v1`, kept by hand next to the routes (a test
+//! checks that every route in `routes::configure` is described here).
+
+use actix_web::HttpResponse;
+use serde_json::{json, Value};
+
+fn schema(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn body(name: &str) -> Value {
+    json!({"content": {"application/json": {"schema": schema(name)}}})
+}
+
+fn errors(codes: &[&str]) -> serde_json::Map<String, Value> {
+    let mut m = serde_json::Map::new();
+    for c in codes {
+        let what = match *c {
+            "400" => "Malformed or invalid input; the message names the field",
+            "401" => "Missing, unknown, expired or revoked token",
+            "403" => "Not allowed for this caller",
+            "404" => "Unknown id (or another county's incident)",
+            "409" => "Action does not fit the incident's status",
+            "413" => "Body larger than the configured limit",
+            _ => "Error",
+        };
+        m.insert((*c).into(), json!({"description": what, "content": {"application/json": {"schema": schema("Error")}}}));
+    }
+    m
+}
+
+fn responses(ok_code: &str, ok: Value, errs: &[&str]) -> Value {
+    let mut m = errors(errs);
+    m.insert(ok_code.into(), ok);
+    Value::Object(m)
+}
+
+fn path_param(name: &str, description: &str) -> Value {
+    json!({"name": name, "in": "path", "required": true, "description": description, "schema": {"type": "string"}})
+}
+
+fn query_param(name: &str, description: &str, required: bool) -> Value {
+    json!({"name": name, "in": "query", "required": required, "description": description, "schema": {"type": "string"}})
+}
+
+/// The document.
+pub fn spec() -> Value {
+    let checkpoint = json!([{"checkpointToken": []}]);
+    let person = json!([{"sessionToken": []}, {"sessionCookie": []}]);
+    let ingest_ok = json!({"description": "Stored (replays count as duplicates)", "content": {"application/json": {"schema": schema("IngestResponse")}}});
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Kadian hub", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "Checkpoints post passages, incidents and evidence; people work incidents and search plates."},
+        "servers": [{"url": "/api/v1"}],
+        "paths": {
+            "/login": {"post": {"summary": "Log in; answers a session token and sets it as an HttpOnly cookie",
+                "requestBody": body("LoginRequest"),
+                "responses": responses("200", json!({"description": "Logged in", "content": {"application/json": {"schema": schema("LoginResponse")}}}), &["400", "401"])}},
+            "/logout": {"post": {"summary": "End the session", "security": person,
+                "responses": {"204": {"description": "Logged out"}}}},
+            "/passages": {"post": {"summary": "Ingest a batch of passages (idempotent on id; durable when answered)",
+                "security": checkpoint, "requestBody": {"content": {"application/json": {"schema": {"type": "array", "items": schema("Passage")}}}},
+                "responses": responses("200", ingest_ok.clone(), &["400", "401", "403", "413"])}},
+            "/incidents": {
+                "post": {"summary": "Ingest a batch of incidents (idempotent on id; durable when answered)",
+                    "security": checkpoint, "requestBody": {"content": {"application/json": {"schema": {"type": "array", "items": schema("Incident")}}}},
+                    "responses": responses("200", ingest_ok, &["400", "401", "403", "413"])},
+                "get": {"summary": "Incidents newest first, scoped to the caller's county (admins and auditors: all)",
+                    "security": person,
+                    "parameters": [query_param("status", "new | claimed | dispatched | closed", false),
+                                   query_param("county", "county (others than one's own: 403 unless admin/auditor)", false),
+                                   query_param("kind", "incident kind", false),
+                                   query_param("limit", "page size (default 50, capped by max_page)", false),
+                                   query_param("before", "the `next` cursor of the previous page", false)],
+                    "responses": responses("200", json!({"description": "A page", "content": {"application/json": {"schema": schema("IncidentPage")}}}), &["400", "401", "403"])}},
+            "/incidents/{id}": {"get": {"summary": "One incident with its passage, evidence and history",
+                "security": person, "parameters": [path_param("id", "incident id (UUID)")],
+                "responses": responses("200", json!({"description": "The incident", "content": {"application/json": {"schema": schema("IncidentDetail")}}}), &["400", "401", "404"])}},
+            "/incidents/{id}/actions": {"post": {"summary": "claim, dispatch, outcome or note; appended to history and the audit log",
+                "security": person, "parameters": [path_param("id", "incident id (UUID)")], "requestBody": body("ActionRequest"),
+                "responses": responses("200", json!({"description": "The incident after the action", "content": {"application/json": {"schema": schema("IncidentDetail")}}}), &["400", "401", "403", "404", "409"])}},
+            "/evidence/{sha256}": {
+                "put": {"summary": "Upload a JPEG under its SHA-256 (idempotent; before or after the records naming it)",
+                    "security": checkpoint, "parameters": [path_param("sha256", "64 hex digits")],
+                    "requestBody": {"content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}},
+                    "responses": responses("201", json!({"description": "Stored now (200: already stored)"}), &["400", "401", "413"])},
+                "get": {"summary": "The JPEG", "security": person, "parameters": [path_param("sha256", "64 hex digits")],
+                    "responses": responses("200", json!({"description": "JPEG", "content": {"image/jpeg": {}}}), &["400", "401", "404"])}},
+            "/evidence/{sha256}/thumb": {"get": {"summary": "A cached thumbnail of the JPEG", "security": person,
+                "parameters": [path_param("sha256", "64 hex digits")],
+                "responses": responses("200", json!({"description": "JPEG", "content": {"image/jpeg": {}}}), &["400", "401", "404"])}},
+            "/lists": {"get": {"summary": "Whitelist and hotlist with their version; ETag, 304 on If-None-Match",
+                "security": [{"checkpointToken": []}, {"sessionToken": []}],
+                "parameters": [{"name": "If-None-Match", "in": "header", "required": false, "schema": {"type": "string"}}],
+                "responses": responses("200", json!({"description": "The lists", "content": {"application/json": {"schema": schema("Lists")}}}), &["401"])}},
+            "/lists/{list}/entries": {"post": {"summary": "Add or replace a list entry (admin)", "security": person,
+                "parameters": [path_param("list", "whitelist | hotlist")], "requestBody": body("NewListEntry"),
+                "responses": responses("200", json!({"description": "New lists version"}), &["400", "401", "403"])}},
+            "/lists/{list}/entries/{plate}": {"delete": {"summary": "Remove a list entry (admin)", "security": person,
+                "parameters": [path_param("list", "whitelist | hotlist"), path_param("plate", "GA 36 plate")],
+                "responses": responses("200", json!({"description": "New lists version"}), &["400", "401", "403", "404"])}},
+            "/plates/{plate}/passages": {"get": {"summary": "A plate's passages across all checkpoints in time order; audited",
+                "security": person,
+                "parameters": [path_param("plate", "GA 36 plate"), query_param("from", "RFC 3339", false),
+                               query_param("to", "RFC 3339", false), query_param("reason", "why you search (required, audited)", true)],
+                "responses": responses("200", json!({"description": "The timeline", "content": {"application/json": {"schema": schema("PlateTimeline")}}}), &["400", "401"])}},
+            "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}}
+        },
+        "components": {
+            "securitySchemes": {
+                "checkpointToken": {"type": "http", "scheme": "bearer", "description": "per-checkpoint token from `hub checkpoint add`"},
+                "sessionToken": {"type": "http", "scheme": "bearer", "description": "token from /login"},
+                "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "kadian_session"}
+            },
+            "schemas": schemas()
+        }
+    })
+}
+
+fn schemas() -> Value {
+    let s = |t: &str| json!({"type": t});
+    let e = |vals: &[&str]| json!({"type": "string", "enum": vals});
+    let uuid = json!({"type": "string", "format": "uuid"});
+    let time = json!({"type": "string", "format": "date-time"});
+    let sha = json!({"type": "string", "pattern": "^[0-9a-fA-F]{64}$"});
+    let plate = json!({"type": "string", "description": "GA 36 plate, e.g. 晋H93513, 冀A1234挂, 京AD12345"});
+    json!({
+        "Error": {"type": "object", "required": ["error"], "properties": {"error": s("string")}},
+        "LoginRequest": {"type": "object", "required": ["name", "password"], "properties": {"name": s("string"), "password": s("string")}},
+        "LoginResponse": {"type": "object", "required": ["token"], "properties": {"token": s("string")}},
+        "PlateRead": {"type": "object", "required": ["text", "color", "layout", "confidence"], "properties": {
+            "text": plate, "color": e(&["blue", "yellow", "green", "yellow_green", "white", "black", "unknown"]),
+            "layout": e(&["single", "double"]), "confidence": s("number")}},
+        "CargoRead": {"type": "object", "required": ["cover", "material", "confidence"], "properties": {
+            "cover": e(&["empty", "open", "partial", "tarped", "enclosed"]),
+            "material": e(&["coal", "briquette", "other_bulk", "none"]), "confidence": s("number")}},
+        "EvidenceRef": {"type": "object", "required": ["sha256", "kind"], "properties": {"sha256": sha, "kind": e(&["frame", "plate", "load"])}},
+        "Passage": {"type": "object", "required": ["id", "checkpoint_id", "seen_at", "lane", "direction"], "properties": {
+            "id": uuid, "checkpoint_id": s("string"), "seen_at": time, "lane": s("integer"),
+            "direction": e(&["inbound", "outbound", "unknown"]),
+            "plate": {"oneOf": [schema("PlateRead"), {"type": "null"}]},
+            "cargo": {"oneOf": [schema("CargoRead"), {"type": "null"}]},
+            "evidence": {"type": "array", "items": schema("EvidenceRef")}}},
+        "Incident": {"type": "object", "required": ["id", "passage_id", "checkpoint_id", "kind", "severity", "created_at"], "properties": {
+            "id": uuid, "passage_id": uuid, "checkpoint_id": s("string"),
+            "kind": {"type": "string", "description": "snake_case, e.g. suspected_loose_coal, uncovered_load, hotlist_hit"},
+            "severity": e(&["high", "medium", "low"]), "created_at": time}},
+        "IngestResponse": {"type": "object", "required": ["accepted", "duplicates"], "properties": {"accepted": s("integer"), "duplicates": s("integer")}},
+        "IncidentView": {"allOf": [schema("Incident"), {"type": "object", "properties": {
+            "county": s("string"), "status": e(&["new", "claimed", "dispatched", "closed"]), "received_at": time,
+            "plate": {"type": ["string", "null"]}, "frame": {"type": ["string", "null"]}}}]},
+        "IncidentPage": {"type": "object", "properties": {"items": {"type": "array", "items": schema("IncidentView")}, "next": {"type": ["string", "null"]}}},
+        "HistoryEntry": {"type": "object", "properties": {"at": time, "by": s("string"), "action": e(&["claim", "dispatch", "outcome", "note"]),
+            "from": s("string"), "to": s("string"), "note": s("string"), "outcome": s("string"), "tonnes": s("number"), "fine_yuan": s("integer"), "team": s("string")}},
+        "IncidentDetail": {"allOf": [schema("IncidentView"), {"type": "object", "properties": {
+            "passage": {"oneOf": [schema("Passage"), {"type": "null"}]},
+            "evidence": {"type": "array", "items": schema("EvidenceRef")},
+            "history": {"type": "array", "items": schema("HistoryEntry")}}}]},
+        "ActionRequest": {"type": "object", "required": ["action"], "properties": {
+            "action": e(&["claim", "dispatch", "outcome", "note"]), "note": s("string"),
+            "outcome": e(&["stopped", "turned_back", "sampled", "seized", "fined", "released_with_papers", "false_alarm"]),
+            "tonnes": s("number"), "fine_yuan": s("integer"), "team": s("string")}},
+        "ListEntry": {"type": "object", "properties": {"plate": plate, "reason": s("string"), "expires_at": time, "added_by": s("string"), "added_at": time}},
+        "NewListEntry": {"type": "object", "required": ["plate", "reason"], "properties": {"plate": s("string"), "reason": s("string"), "expires_at": time}},
+        "Lists": {"type": "object", "properties": {"version": s("integer"), "whitelist": {"type": "array", "items": schema("ListEntry")}, "hotlist": {"type": "array", "items": schema("ListEntry")}}},
+        "PlateTimeline": {"type": "object", "properties": {"plate": s("string"), "passages": {"type": "array", "items": schema("Passage")}}}
+    })
+}
+
+/// `GET /api/v1/openapi.json`.
+pub async fn document() -> HttpResponse {
+    HttpResponse::Ok().json(spec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every route of `routes::configure` under /api/v1, as (method, path).
+    const ROUTES: &[(&str, &str)] = &[
+        ("get", "/openapi.json"),
+        ("post", "/login"),
+        ("post", "/logout"),
+        ("post", "/passages"),
+        ("post", "/incidents"),
+        ("get", "/incidents"),
+        ("get", "/incidents/{id}"),
+        ("post", "/incidents/{id}/actions"),
+        ("put", "/evidence/{sha256}"),
+        ("get", "/evidence/{sha256}"),
+        ("get", "/evidence/{sha256}/thumb"),
+        ("get", "/lists"),
+        ("post", "/lists/{list}/entries"),
+        ("delete", "/lists/{list}/entries/{plate}"),
+        ("get", "/plates/{plate}/passages"),
+    ];
+
+    #[test]
+    fn every_route_is_described() {
+        let doc = spec();
+        for (method, path) in ROUTES {
+            assert!(
+                doc["paths"][path][method].is_object(),
+                "{method} {path} missing from openapi.json"
+            );
+        }
+        let source = include_str!("routes/mod.rs");
+        let registered = source.matches(".route(").count() - 2; // minus /healthz, /metrics
+        assert_eq!(
+            registered,
+            ROUTES.len(),
+            "routes::configure and ROUTES disagree"
+        );
+    }
+
+    #[test]
+    fn every_schema_reference_resolves() {
+        let doc = spec();
+        let text = doc.to_string();
+        for piece in text.split("#/components/schemas/").skip(1) {
+            let name = piece.split('"').next().unwrap();
+            assert!(
+                doc["components"]["schemas"][name].is_object(),
+                "schema {name} missing"
+            );
+        }
+    }
+}
