@@ -1,0 +1,52 @@
+//! Plate reader speed, single-threaded: one crop per `read` (a single-row and a
+//! double-row plate: the latter takes two network passes), and 16 crops per
+//! `read_batch` (throughput in crops per second; time / 16 is ms per crop).
+
+use std::hint::black_box;
+use std::path::Path;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use image::DynamicImage;
+use models::{PlateLayout, PlateReader};
+
+/// Fixture crops with their labelled layout.
+fn fixtures() -> Vec<(PlateLayout, DynamicImage)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/plates");
+    let mut csv = csv::Reader::from_path(dir.join("labels.csv")).expect("fixture labels.csv");
+    csv.records()
+        .map(|r| {
+            let r = r.expect("labels.csv row");
+            let layout = r[3].parse().expect("layout");
+            (layout, image::open(dir.join(&r[0])).expect("fixture image"))
+        })
+        .collect()
+}
+
+fn plate_reader(c: &mut Criterion) {
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("onnx/plate_reader.onnx");
+    let reader = PlateReader::load(&model).expect("shipped plate reader");
+    let fixtures = fixtures();
+
+    let mut group = c.benchmark_group("plate_reader");
+    for layout in [PlateLayout::Single, PlateLayout::Double] {
+        if let Some((_, crop)) = fixtures.iter().find(|(l, _)| *l == layout) {
+            group.bench_function(format!("read/{layout}"), |b| {
+                b.iter(|| reader.read(black_box(crop)).expect("read"))
+            });
+        }
+    }
+    let sixteen: Vec<&DynamicImage> = fixtures.iter().map(|(_, i)| i).cycle().take(16).collect();
+    group.throughput(Throughput::Elements(16));
+    group.bench_function("read_batch/16", |b| b.iter(|| reader.read_batch(black_box(&sixteen))));
+    group.bench_function("read_x16", |b| {
+        b.iter(|| {
+            for crop in &sixteen {
+                black_box(reader.read(black_box(*crop)).expect("read"));
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, plate_reader);
+criterion_main!(benches);

@@ -1,0 +1,443 @@
+//! `evaluate frames` and `evaluate checkpoint`: the plate detector (with the
+//! reader and the cargo classifier behind it) on labelled whole frames.
+//!
+//! ```text
+//! evaluate frames DIR --out OUT.csv       # DIR/labels.csv: one row per plate
+//! evaluate checkpoint DIR --out OUT.csv   # DIR/labels.csv: one row per frame
+//! ```
+//!
+//! `frames`: plate recall and precision at IoU >= 0.5 (greedy matching by
+//! descending score, as `training/detector_eval.py`), and end-to-end exact text
+//! (detector → rectify → reader) over the labelled plates that have a text.
+//! JSON: `{"n_frames","n_plates","tp","pred","recall","precision","n_readable",
+//! "end_to_end_exact","ms_per_frame"}`; `ms_per_frame` is `detect` alone
+//! (letterbox, network, decode, NMS), single thread, no JPEG decode.
+//!
+//! `checkpoint`: per frame the plates found and read, and the cover and material
+//! of the highest-scoring load box; cover accuracy with the labels mapped
+//! covered → tarped, partially_covered → partial, uncovered → open, empty → empty.
+//! JSON: `{"n","plate_found","plates_readable","plates_read","cover_known",
+//! "cover_correct","cover_acc","ms_per_frame"}`; `ms_per_frame` is detect + read
+//! every plate + classify, single thread.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use models::{rectify_plate, BBox, CargoClassifier, Cover, PlateBox, PlateDetector, PlateReader};
+use serde::{Deserialize, Serialize};
+
+/// The three model files of a run.
+pub struct ModelPaths {
+    pub detector: PathBuf,
+    pub reader: PathBuf,
+    pub classifier: PathBuf,
+}
+
+impl ModelPaths {
+    /// Relative defaults are resolved from the repository root (where `make eval`
+    /// runs) and, failing that, from this crate's `onnx/` folder.
+    pub fn resolve(detector: PathBuf, reader: PathBuf, classifier: PathBuf) -> Self {
+        let fix = |p: PathBuf| {
+            if p.exists() || p.is_absolute() {
+                return p;
+            }
+            let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("onnx").join(p.file_name().unwrap_or_default());
+            if here.exists() {
+                here
+            } else {
+                p
+            }
+        };
+        ModelPaths { detector: fix(detector), reader: fix(reader), classifier: fix(classifier) }
+    }
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+fn read_labels<T: for<'de> Deserialize<'de>>(dir: &Path) -> Result<Vec<T>> {
+    let path = dir.join("labels.csv");
+    let mut r = csv::Reader::from_path(&path).with_context(|| format!("opening {}", path.display()))?;
+    r.deserialize().collect::<Result<_, _>>().with_context(|| format!("parsing {}", path.display()))
+}
+
+/// Opens an image by its content, not its extension (some frames are PNGs
+/// named `.jpg`).
+fn open_image(path: &Path) -> image::ImageResult<image::DynamicImage> {
+    image::ImageReader::open(path)?.with_guessed_format()?.decode()
+}
+
+fn csv_writer(out: &Path) -> Result<csv::Writer<std::fs::File>> {
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
+    csv::Writer::from_path(out).with_context(|| format!("creating {}", out.display()))
+}
+
+/// A row of `frames/*/labels.csv` (extra columns ignored); empty `x1` = a frame
+/// with no plate.
+#[derive(Debug, Deserialize)]
+struct FrameLabel {
+    file: String,
+    #[serde(default)]
+    plate_text: String,
+    #[serde(default)]
+    x1: Option<f32>,
+    #[serde(default)]
+    y1: Option<f32>,
+    #[serde(default)]
+    x2: Option<f32>,
+    #[serde(default)]
+    y2: Option<f32>,
+}
+
+#[derive(Debug, Serialize)]
+struct FrameRow<'a> {
+    file: &'a str,
+    /// `tp`, `miss` or `fp`.
+    outcome: &'static str,
+    truth: &'a str,
+    read: String,
+    exact: bool,
+    iou: Option<f32>,
+    score: Option<f32>,
+    x1: Option<f32>,
+    y1: Option<f32>,
+    x2: Option<f32>,
+    y2: Option<f32>,
+    error: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FramesSummary {
+    n_frames: usize,
+    n_plates: usize,
+    tp: usize,
+    pred: usize,
+    recall: f64,
+    precision: f64,
+    n_readable: usize,
+    end_to_end_exact: f64,
+    ms_per_frame: f64,
+}
+
+/// Greedy matching by descending score: each prediction takes the unmatched
+/// truth it overlaps most at IoU >= `thr`. Returns `(pred, truth)` pairs.
+fn match_boxes(preds: &[PlateBox], truths: &[BBox], thr: f32) -> Vec<(usize, usize)> {
+    let mut order: Vec<usize> = (0..preds.len()).collect();
+    order.sort_by(|&a, &b| preds[b].score.total_cmp(&preds[a].score));
+    let mut used = vec![false; truths.len()];
+    let mut pairs = Vec::new();
+    for p in order {
+        let best = truths
+            .iter()
+            .enumerate()
+            .filter(|(t, _)| !used[*t])
+            .map(|(t, b)| (t, preds[p].bbox.iou(b)))
+            .filter(|(_, iou)| *iou >= thr)
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((t, _)) = best {
+            used[t] = true;
+            pairs.push((p, t));
+        }
+    }
+    pairs
+}
+
+pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
+    let labels: Vec<FrameLabel> = read_labels(dir)?;
+    let detector = PlateDetector::load(&m.detector).with_context(|| format!("loading {}", m.detector.display()))?;
+    let reader = PlateReader::load(&m.reader).with_context(|| format!("loading {}", m.reader.display()))?;
+    let mut csv_out = csv_writer(out)?;
+    // Frames in first-seen order, each with its labelled plates.
+    let mut files: Vec<(&str, Vec<&FrameLabel>)> = Vec::new();
+    for l in &labels {
+        match files.iter_mut().find(|(f, _)| *f == l.file) {
+            Some((_, v)) => v.push(l),
+            None => files.push((&l.file, vec![l])),
+        }
+    }
+    let (mut n_plates, mut tp, mut pred, mut readable, mut exact) = (0, 0, 0, 0, 0);
+    let (mut ms, mut runs) = (0.0f64, 0usize);
+    for (file, rows) in &files {
+        let plated: Vec<(&FrameLabel, BBox)> = rows
+            .iter()
+            .filter_map(|l| match (l.x1, l.y1, l.x2, l.y2) {
+                (Some(x1), Some(y1), Some(x2), Some(y2)) => Some((*l, BBox { x1, y1, x2, y2 })),
+                _ => None,
+            })
+            .collect();
+        n_plates += plated.len();
+        readable += plated.iter().filter(|(l, _)| !l.plate_text.trim().is_empty()).count();
+        let blank = |outcome, truth, error: String| FrameRow {
+            file,
+            outcome,
+            truth,
+            read: String::new(),
+            exact: false,
+            iou: None,
+            score: None,
+            x1: None,
+            y1: None,
+            x2: None,
+            y2: None,
+            error,
+        };
+        let frame = match open_image(&dir.join(file)) {
+            Ok(img) => img.to_rgb8(),
+            Err(e) => {
+                eprintln!("{file}: unreadable image: {e} (its plates count as missed)");
+                for (l, _) in &plated {
+                    csv_out.serialize(blank("miss", l.plate_text.trim(), format!("unreadable image: {e}")))?;
+                }
+                continue;
+            }
+        };
+        let start = Instant::now();
+        let dets = detector.detect(&frame);
+        let took = start.elapsed().as_secs_f64() * 1e3;
+        let dets = match dets {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("{file}: detect failed: {e}");
+                for (l, _) in &plated {
+                    csv_out.serialize(blank("miss", l.plate_text.trim(), format!("detect failed: {e}")))?;
+                }
+                continue;
+            }
+        };
+        ms += took;
+        runs += 1;
+        pred += dets.plates.len();
+        let truths: Vec<BBox> = plated.iter().map(|(_, b)| *b).collect();
+        let pairs = match_boxes(&dets.plates, &truths, 0.5);
+        tp += pairs.len();
+        let read = |p: &PlateBox| reader.read(&rectify_plate(&frame, p)).map(|r| r.text).unwrap_or_default();
+        for (t, (l, b)) in plated.iter().enumerate() {
+            let truth = l.plate_text.trim();
+            let Some(&(p, _)) = pairs.iter().find(|(_, tt)| *tt == t) else {
+                csv_out.serialize(FrameRow { x1: Some(b.x1), y1: Some(b.y1), x2: Some(b.x2), y2: Some(b.y2), ..blank("miss", truth, String::new()) })?;
+                continue;
+            };
+            let plate = &dets.plates[p];
+            let text = read(plate);
+            let ok = !truth.is_empty() && text == truth;
+            exact += usize::from(ok);
+            csv_out.serialize(FrameRow {
+                outcome: "tp",
+                read: text,
+                exact: ok,
+                iou: Some(plate.bbox.iou(b)),
+                score: Some(plate.score),
+                x1: Some(plate.bbox.x1),
+                y1: Some(plate.bbox.y1),
+                x2: Some(plate.bbox.x2),
+                y2: Some(plate.bbox.y2),
+                ..blank("tp", truth, String::new())
+            })?;
+        }
+        let unmatched = dets.plates.iter().enumerate().filter(|(p, _)| !pairs.iter().any(|(pp, _)| pp == p));
+        for (_, plate) in unmatched {
+            csv_out.serialize(FrameRow {
+                read: read(plate),
+                score: Some(plate.score),
+                x1: Some(plate.bbox.x1),
+                y1: Some(plate.bbox.y1),
+                x2: Some(plate.bbox.x2),
+                y2: Some(plate.bbox.y2),
+                ..blank("fp", "", String::new())
+            })?;
+        }
+    }
+    csv_out.flush().with_context(|| format!("writing {}", out.display()))?;
+    let s = FramesSummary {
+        n_frames: files.len(),
+        n_plates,
+        tp,
+        pred,
+        recall: ratio(tp, n_plates),
+        precision: ratio(tp, pred),
+        n_readable: readable,
+        end_to_end_exact: ratio(exact, readable),
+        ms_per_frame: if runs == 0 { 0.0 } else { ms / runs as f64 },
+    };
+    println!(
+        "frames: {} frames, {} plates: recall {:.3}, precision {:.3} (tp {tp}, pred {pred}); end-to-end exact {exact}/{readable}",
+        s.n_frames, s.n_plates, s.recall, s.precision
+    );
+    Ok(s)
+}
+
+/// A row of `checkpoint/labels.csv` (extra columns ignored).
+#[derive(Debug, Deserialize)]
+struct CheckpointLabel {
+    file: String,
+    #[serde(default)]
+    plate_text: String,
+    #[serde(default)]
+    cover_state_source_label: String,
+}
+
+#[derive(Debug, Serialize)]
+struct CheckpointRow<'a> {
+    file: &'a str,
+    want_plate: &'a str,
+    plates_found: usize,
+    plates_read: String,
+    plate_read_ok: bool,
+    want_cover: String,
+    cover: String,
+    material: String,
+    cover_confidence: Option<f32>,
+    material_confidence: Option<f32>,
+    cover_ok: bool,
+    load_box: String,
+    ms: Option<f64>,
+    error: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CheckpointSummary {
+    n: usize,
+    plate_found: usize,
+    plates_readable: usize,
+    plates_read: usize,
+    cover_known: usize,
+    cover_correct: usize,
+    cover_acc: f64,
+    ms_per_frame: f64,
+}
+
+/// What the checkpoint evaluation sees in one frame: plates found, their texts,
+/// the best load box and its classification.
+type Perceived = (usize, Vec<String>, Option<models::Region>, Option<models::CargoRead>);
+
+fn perceive(
+    detector: &PlateDetector,
+    reader: &PlateReader,
+    classifier: &CargoClassifier,
+    frame: &image::RgbImage,
+) -> Result<Perceived, models::Error> {
+    let dets = detector.detect(frame)?;
+    let texts: Vec<String> =
+        dets.plates.iter().map(|p| reader.read(&rectify_plate(frame, p)).map(|r| r.text)).collect::<Result<_, _>>()?;
+    // The contract's choice without a plate-to-vehicle link: the best load box.
+    let load = dets.loads.first().copied();
+    let cargo = load.map(|ld| classifier.classify_box(frame, &ld.bbox)).transpose()?;
+    Ok((dets.plates.len(), texts, load, cargo))
+}
+
+pub fn checkpoint(dir: &Path, out: &Path, m: &ModelPaths) -> Result<CheckpointSummary> {
+    let labels: Vec<CheckpointLabel> = read_labels(dir)?;
+    let detector = PlateDetector::load(&m.detector).with_context(|| format!("loading {}", m.detector.display()))?;
+    let reader = PlateReader::load(&m.reader).with_context(|| format!("loading {}", m.reader.display()))?;
+    let classifier = CargoClassifier::load(&m.classifier).with_context(|| format!("loading {}", m.classifier.display()))?;
+    let mut csv_out = csv_writer(out)?;
+    let (mut found, mut readable, mut read_ok, mut cover_known, mut cover_ok) = (0, 0, 0, 0, 0);
+    let (mut ms, mut runs) = (0.0f64, 0usize);
+    for l in &labels {
+        let want_plate = l.plate_text.trim();
+        let want_cover = Cover::from_checkpoint_label(&l.cover_state_source_label);
+        readable += usize::from(!want_plate.is_empty());
+        cover_known += usize::from(want_cover.is_some());
+        let mut row = CheckpointRow {
+            file: &l.file,
+            want_plate,
+            plates_found: 0,
+            plates_read: String::new(),
+            plate_read_ok: false,
+            want_cover: want_cover.map(|c| c.to_string()).unwrap_or_else(|| l.cover_state_source_label.clone()),
+            cover: String::new(),
+            material: String::new(),
+            cover_confidence: None,
+            material_confidence: None,
+            cover_ok: false,
+            load_box: String::new(),
+            ms: None,
+            error: String::new(),
+        };
+        match open_image(&dir.join(&l.file)) {
+            Err(e) => row.error = format!("unreadable image: {e}"),
+            Ok(img) => {
+                let frame = img.to_rgb8();
+                let start = Instant::now();
+                let result = perceive(&detector, &reader, &classifier, &frame);
+                let took = start.elapsed().as_secs_f64() * 1e3;
+                match result {
+                    Err(e) => row.error = format!("models failed: {e}"),
+                    Ok((n, texts, load, cargo)) => {
+                        ms += took;
+                        runs += 1;
+                        row.ms = Some(took);
+                        row.plates_found = n;
+                        found += usize::from(n > 0);
+                        row.plate_read_ok = !want_plate.is_empty() && texts.iter().any(|t| t == want_plate);
+                        read_ok += usize::from(row.plate_read_ok);
+                        row.plates_read = texts.join(";");
+                        if let (Some(ld), Some(c)) = (load, cargo) {
+                            let b = ld.bbox;
+                            row.load_box = format!("{:.0} {:.0} {:.0} {:.0} ({:.2})", b.x1, b.y1, b.x2, b.y2, ld.score);
+                            row.cover = c.cover.to_string();
+                            row.material = c.material.to_string();
+                            row.cover_confidence = Some(c.cover_confidence);
+                            row.material_confidence = Some(c.material_confidence);
+                            row.cover_ok = want_cover == Some(c.cover);
+                            cover_ok += usize::from(row.cover_ok);
+                        }
+                    }
+                }
+            }
+        }
+        if !row.error.is_empty() {
+            eprintln!("{}: {}", l.file, row.error);
+        }
+        println!(
+            "  {}: want {} / {}; read [{}]; load {} -> {} / {} {}",
+            l.file,
+            if want_plate.is_empty() { "(none)" } else { want_plate },
+            row.want_cover,
+            row.plates_read,
+            if row.load_box.is_empty() { "none" } else { &row.load_box },
+            if row.cover.is_empty() { "unknown" } else { &row.cover },
+            if row.material.is_empty() { "unknown" } else { &row.material },
+            if row.cover_ok { "OK" } else { "WRONG" },
+        );
+        csv_out.serialize(&row).with_context(|| format!("writing {}", out.display()))?;
+    }
+    csv_out.flush().with_context(|| format!("writing {}", out.display()))?;
+    Ok(CheckpointSummary {
+        n: labels.len(),
+        plate_found: found,
+        plates_readable: readable,
+        plates_read: read_ok,
+        cover_known,
+        cover_correct: cover_ok,
+        cover_acc: ratio(cover_ok, cover_known),
+        ms_per_frame: if runs == 0 { 0.0 } else { ms / runs as f64 },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use models::Point;
+
+    fn plate(x: f32, score: f32) -> PlateBox {
+        PlateBox { bbox: BBox { x1: x, y1: 0.0, x2: x + 10.0, y2: 5.0 }, corners: [Point::default(); 4], double_row: false, score }
+    }
+
+    #[test]
+    fn matching_is_greedy_by_score_and_one_to_one() {
+        let truths = [BBox { x1: 0.0, y1: 0.0, x2: 10.0, y2: 5.0 }, BBox { x1: 100.0, y1: 0.0, x2: 110.0, y2: 5.0 }];
+        // Two predictions on the first truth: the higher score takes it, the other is a FP.
+        let preds = [plate(1.0, 0.5), plate(0.0, 0.9), plate(300.0, 0.8)];
+        assert_eq!(match_boxes(&preds, &truths, 0.5), vec![(1, 0)]);
+        assert_eq!(match_boxes(&[], &truths, 0.5), vec![]);
+    }
+}

@@ -1,0 +1,456 @@
+//! [`PlateReader`]: a plate crop in, text + colour + layout + confidences out.
+//!
+//! Load once: the ONNX is parsed, its input pinned to `[1, 3, H, W]` (from the
+//! manifest), optimised and planned at start-up, and checked against the manifest
+//! on a blank input. A read is then preprocess → run → postprocess, on a run
+//! state and input tensor kept in the reader (no per-call setup), with the
+//! contract's second pass for double-row plates.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, TryLockError};
+
+use serde::{Deserialize, Serialize};
+use tract_onnx::prelude::*;
+
+use crate::ctc::{self, Decoded};
+use crate::manifest::{PlateColor, PlateLayout, PlateReaderSpec};
+use crate::preprocess::{self, Crop, MAX_OVERSAMPLE};
+use crate::{Error, TractFailure};
+
+/// The network's output names, in the order the plans return them.
+const OUTPUTS: [&str; 3] = ["ctc", "color", "layout"];
+
+/// Crops per network run in [`PlateReader::read_batch`].
+const MAX_BATCH: usize = 32;
+
+/// What the reader made of one plate crop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlateRead {
+    /// The characters read, e.g. `冀A12345` (empty when the network saw none).
+    pub text: String,
+    /// Plate colour, from the first pass.
+    pub color: PlateColor,
+    /// Single or double row, from the first pass.
+    pub layout: PlateLayout,
+    /// One confidence per character of `text` (per alphabet class, should a
+    /// class ever be longer than one character): the peak softmax probability
+    /// of that character over its CTC steps.
+    pub char_confidences: Vec<f32>,
+    /// The weakest character's confidence (the minimum of `char_confidences`;
+    /// 0 when `text` is empty). The minimum rather than the product: a plate is
+    /// as trustworthy as its least certain character, and the figure does not
+    /// fall just because a plate has eight characters instead of seven.
+    pub confidence: f32,
+    /// Softmax probability of `color`.
+    pub color_confidence: f32,
+    /// Softmax probability of `layout`.
+    pub layout_confidence: f32,
+}
+
+/// The plate reader network, loaded once and ready to run.
+///
+/// `Send + Sync`: share it behind an `Arc`. Its run state and input buffer sit
+/// behind a mutex that a read only *tries* to take; a read that finds it busy
+/// (another thread mid-read) builds a one-off state instead of waiting. For
+/// several worker threads reading all the time, give each its own reader with
+/// [`PlateReader::try_clone`] (the network itself is shared, not copied).
+#[derive(Debug)]
+pub struct PlateReader {
+    spec: PlateReaderSpec,
+    /// Plan with the input pinned to batch 1, for `read`.
+    single: Arc<TypedSimplePlan>,
+    /// Plan with a symbolic batch, when the network was exported with one.
+    batched: Option<Arc<TypedSimplePlan>>,
+    /// Run state + input buffer of `single`, reused read after read.
+    scratch: Mutex<Scratch>,
+    /// Run state of `batched`, reused batch after batch.
+    batch_state: Mutex<Option<TypedSimpleState>>,
+}
+
+/// The per-worker state of the batch-1 hot path.
+#[derive(Debug)]
+struct Scratch {
+    state: TypedSimpleState,
+    /// The `[1, 3, H, W]` input; handed to tract as a shared reference and
+    /// refilled in place once tract has dropped its copy.
+    input: Arc<Tensor>,
+    /// CTC decoding buffer.
+    chars: Vec<Decoded>,
+}
+
+/// Colour, layout and their confidences from one network output row.
+struct Heads {
+    color: PlateColor,
+    color_confidence: f32,
+    layout: PlateLayout,
+    layout_confidence: f32,
+}
+
+fn model_error(path: &Path) -> impl Fn(anyhow::Error) -> Error + '_ {
+    move |e| Error::Model { path: path.to_owned(), source: TractFailure(e) }
+}
+
+fn inference(e: anyhow::Error) -> Error {
+    Error::Inference(TractFailure(e))
+}
+
+impl PlateReader {
+    /// Loads the plate reader ONNX at `path` and the `manifest.toml` in the same
+    /// folder, optimises and plans it, and checks its outputs against the manifest.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref();
+        let onnx = std::fs::read(path)
+            .map_err(|source| Error::ModelFile { path: path.to_owned(), source })?;
+        let spec = PlateReaderSpec::load(path.with_file_name("manifest.toml"))?;
+        Self::from_onnx(&onnx, spec, path)
+    }
+
+    /// Builds a reader from ONNX bytes and a spec already in hand; `path` only
+    /// names the model in errors.
+    pub fn from_onnx(onnx: &[u8], spec: PlateReaderSpec, path: &Path) -> Result<Self, Error> {
+        let err = model_error(path);
+        // value_info and output shapes may carry the export's symbolic batch,
+        // which would then refuse to unify with the pinned batch of 1
+        // (DEPS.md): tract infers them again from the pinned input.
+        let framework = tract_onnx::onnx().with_ignore_value_info(true).with_ignore_output_shapes(true);
+        let proto = framework.proto_model_for_read(&mut &onnx[..]).map_err(&err)?;
+        let model = framework
+            .model_for_proto_model(&proto)
+            .and_then(|m| m.with_outputs_by_name(OUTPUTS))
+            .map_err(&err)?;
+        let (h, w) = (spec.height as usize, spec.width as usize);
+
+        let single = model
+            .clone()
+            .with_input_fact(0, f32::fact([1, 3, h, w]).into())
+            .and_then(|m| m.into_optimized())
+            .and_then(|m| m.into_runnable())
+            .map_err(&err)?;
+        // A symbolic batch for `read_batch`; a network exported with a fixed
+        // batch does not type with one, and batches fall back to one run each.
+        let batched = {
+            let n = model.symbols.sym("N").to_dim();
+            let shape = ShapeFact::from_dims([n, 3.to_dim(), h.to_dim(), w.to_dim()]);
+            model
+                .with_input_fact(0, f32::fact(shape).into())
+                .and_then(|m| m.into_optimized())
+                .and_then(|m| m.into_runnable())
+                .ok()
+        };
+
+        let scratch = Self::new_scratch(&single, &spec).map_err(&err)?;
+        let mut reader = PlateReader {
+            spec,
+            single,
+            batched,
+            scratch: Mutex::new(scratch),
+            batch_state: Mutex::new(None),
+        };
+        reader.check_contract().map_err(&err)?;
+        Ok(reader)
+    }
+
+    /// Another reader over the same loaded network, with its own run state:
+    /// one per worker thread.
+    pub fn try_clone(&self) -> Result<Self, Error> {
+        Ok(PlateReader {
+            spec: self.spec.clone(),
+            single: self.single.clone(),
+            batched: self.batched.clone(),
+            scratch: Mutex::new(Self::new_scratch(&self.single, &self.spec).map_err(inference)?),
+            batch_state: Mutex::new(None),
+        })
+    }
+
+    /// What the manifest said about the network.
+    pub fn spec(&self) -> &PlateReaderSpec {
+        &self.spec
+    }
+
+    /// Whether `read_batch` runs crops together (the network has a symbolic
+    /// batch) or one by one.
+    pub fn batches(&self) -> bool {
+        self.batched.is_some()
+    }
+
+    fn new_scratch(plan: &Arc<TypedSimplePlan>, spec: &PlateReaderSpec) -> TractResult<Scratch> {
+        let shape = [1, 3, spec.height as usize, spec.width as usize];
+        Ok(Scratch {
+            state: plan.spawn()?,
+            input: Arc::new(Tensor::zero::<f32>(&shape)?),
+            chars: Vec::with_capacity(16),
+        })
+    }
+
+    /// Runs a blank crop and checks the output shapes against the manifest, so
+    /// a Python/Rust disagreement fails at load, not on the first truck. It
+    /// also warms the plan up. The batched plan is checked on two crops and
+    /// dropped (batches then run one by one) if it misbehaves.
+    fn check_contract(&mut self) -> anyhow::Result<()> {
+        let expect = |outputs: &TVec<TValue>, n: usize| -> anyhow::Result<()> {
+            let classes = 1 + self.spec.alphabet.len();
+            let shapes: Vec<&[usize]> = outputs.iter().map(|o| o.shape()).collect();
+            let ok = shapes.len() == 3
+                && matches!(shapes[0], [b, t, c] if *b == n && *t > 0 && *c == classes)
+                && shapes[1] == [n, self.spec.colors.len()]
+                && shapes[2] == [n, 2];
+            anyhow::ensure!(
+                ok,
+                "outputs (ctc, color, layout) have shapes {shapes:?}; the manifest expects \
+                 [{n}, T, {classes}], [{n}, {}], [{n}, 2]",
+                self.spec.colors.len()
+            );
+            Ok(())
+        };
+        let scratch = self.scratch.get_mut().unwrap_or_else(|p| p.into_inner());
+        let outputs = scratch.state.run(tvec![scratch.input.clone().into_tvalue()])?;
+        expect(&outputs, 1)?;
+        if let Some(plan) = &self.batched {
+            let (h, w) = (self.spec.height as usize, self.spec.width as usize);
+            let two = Tensor::zero::<f32>(&[2, 3, h, w])?;
+            if plan.run(tvec![two.into_tvalue()]).map(|o| expect(&o, 2)).is_err() {
+                self.batched = None;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads one plate crop: text, colour, layout and confidences.
+    ///
+    /// Any image size or pixel format is accepted; an image with no pixels is
+    /// [`Error::EmptyImage`]. A double-row plate is read in a second pass on its
+    /// two rows laid side by side (see [`preprocess::join_rows`]).
+    pub fn read<C: Crop + ?Sized>(&self, crop: &C) -> Result<PlateRead, Error> {
+        let (h, w) = (self.spec.height, self.spec.width);
+        let rgb = preprocess::bounded_rgb(crop.crop_ref(), w * MAX_OVERSAMPLE, h * MAX_OVERSAMPLE)?;
+
+        let mut spare = None;
+        let mut guard = match self.scratch.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(TryLockError::Poisoned(poisoned)) => {
+                // A panic mid-read may have left the state mid-turn: start afresh.
+                let mut guard = poisoned.into_inner();
+                *guard = Self::new_scratch(&self.single, &self.spec).map_err(inference)?;
+                self.scratch.clear_poison();
+                Some(guard)
+            }
+            Err(TryLockError::WouldBlock) => None,
+        };
+        let scratch: &mut Scratch = match guard.as_deref_mut() {
+            Some(scratch) => scratch,
+            None => spare.insert(Self::new_scratch(&self.single, &self.spec).map_err(inference)?),
+        };
+
+        let first = self.run_single(scratch, |dst| preprocess::resize_into(&rgb, w, h, dst))?;
+        let heads = self.heads(&first, 0)?;
+        let ctc = if heads.layout == PlateLayout::Double {
+            let joined = preprocess::join_rows(&rgb, &self.spec.double_row, w, h);
+            self.run_single(scratch, |dst| preprocess::write_chw(&joined, dst))?
+        } else {
+            first
+        };
+        Ok(self.assemble(&ctc[0], 0, heads, &mut scratch.chars))
+    }
+
+    /// Reads several crops, in one network run per [`MAX_BATCH`] crops when the
+    /// network has a symbolic batch (one run each otherwise). One result per
+    /// crop, in order: a bad crop fails alone.
+    pub fn read_batch<C: Crop>(&self, crops: &[C]) -> Vec<Result<PlateRead, Error>> {
+        let Some(plan) = &self.batched else {
+            return crops.iter().map(|c| self.read(c)).collect();
+        };
+        let (h, w) = (self.spec.height, self.spec.width);
+        let mut results: Vec<Option<Result<PlateRead, Error>>> = Vec::with_capacity(crops.len());
+        let mut images = Vec::with_capacity(crops.len());
+        for crop in crops {
+            match preprocess::bounded_rgb(crop.crop_ref(), w * MAX_OVERSAMPLE, h * MAX_OVERSAMPLE) {
+                Ok(rgb) => {
+                    images.push((results.len(), rgb));
+                    results.push(None);
+                }
+                Err(e) => results.push(Some(Err(e))),
+            }
+        }
+        let mut chars = Vec::with_capacity(16);
+        for chunk in images.chunks(MAX_BATCH) {
+            let read = self.read_chunk(plan, chunk, &mut chars);
+            match read {
+                Ok(reads) => {
+                    for ((i, _), r) in chunk.iter().zip(reads) {
+                        results[*i] = Some(Ok(r));
+                    }
+                }
+                // Should not happen; if it does, each crop gets its own verdict.
+                Err(_) => {
+                    for (i, rgb) in chunk {
+                        results[*i] = Some(self.read(&**rgb));
+                    }
+                }
+            }
+        }
+        // Every slot was filled above; the fallback only keeps this panic-free.
+        let unread = || Err(inference(anyhow::anyhow!("crop skipped by read_batch")));
+        results.into_iter().map(|r| r.unwrap_or_else(unread)).collect()
+    }
+
+    /// One batched run over `chunk` (already bounded RGB), plus one batched
+    /// second pass over its double-row plates.
+    fn read_chunk(
+        &self,
+        plan: &Arc<TypedSimplePlan>,
+        chunk: &[(usize, std::borrow::Cow<'_, image::RgbImage>)],
+        chars: &mut Vec<Decoded>,
+    ) -> Result<Vec<PlateRead>, Error> {
+        let (h, w) = (self.spec.height, self.spec.width);
+        let first = self.run_batched(plan, chunk.len(), |k, dst| {
+            preprocess::resize_into(&chunk[k].1, w, h, dst)
+        })?;
+        let heads: Vec<Heads> = (0..chunk.len()).map(|k| self.heads(&first, k)).collect::<Result<_, _>>()?;
+        let doubles: Vec<usize> =
+            (0..chunk.len()).filter(|&k| heads[k].layout == PlateLayout::Double).collect();
+        let second = if doubles.is_empty() {
+            None
+        } else {
+            Some(self.run_batched(plan, doubles.len(), |j, dst| {
+                let joined = preprocess::join_rows(&chunk[doubles[j]].1, &self.spec.double_row, w, h);
+                preprocess::write_chw(&joined, dst)
+            })?)
+        };
+        let mut reads = Vec::with_capacity(chunk.len());
+        for (k, heads) in heads.into_iter().enumerate() {
+            let read = match (&second, doubles.binary_search(&k)) {
+                (Some(second), Ok(j)) => self.assemble(&second[0], j, heads, chars),
+                _ => self.assemble(&first[0], k, heads, chars),
+            };
+            reads.push(read);
+        }
+        Ok(reads)
+    }
+
+    /// Fills the kept `[1, 3, H, W]` input with `fill` and runs the batch-1 plan.
+    fn run_single(
+        &self,
+        scratch: &mut Scratch,
+        fill: impl FnOnce(&mut [f32]),
+    ) -> Result<TVec<TValue>, Error> {
+        // Unique unless tract kept a reference to the last input; then this copies.
+        let input = Arc::make_mut(&mut scratch.input);
+        let mut view = input.to_plain_array_view_mut::<f32>().map_err(inference)?;
+        let dst = view.as_slice_mut().ok_or_else(|| inference(anyhow::anyhow!("input not contiguous")))?;
+        fill(dst);
+        scratch.state.run(tvec![scratch.input.clone().into_tvalue()]).map_err(inference)
+    }
+
+    /// Builds an `[n, 3, H, W]` input (item `k` filled by `fill(k, slice)`) and
+    /// runs the batched plan on the kept batch state.
+    fn run_batched(
+        &self,
+        plan: &Arc<TypedSimplePlan>,
+        n: usize,
+        fill: impl Fn(usize, &mut [f32]),
+    ) -> Result<TVec<TValue>, Error> {
+        let (h, w) = (self.spec.height as usize, self.spec.width as usize);
+        let mut input = Tensor::zero::<f32>(&[n, 3, h, w]).map_err(inference)?;
+        {
+            let mut view = input.to_plain_array_view_mut::<f32>().map_err(inference)?;
+            let all = view.as_slice_mut().ok_or_else(|| inference(anyhow::anyhow!("input not contiguous")))?;
+            for (k, dst) in all.chunks_exact_mut(3 * h * w).enumerate() {
+                fill(k, dst);
+            }
+        }
+        let inputs = tvec![input.into_tvalue()];
+        match self.batch_state.try_lock() {
+            Ok(mut guard) => {
+                if guard.is_none() {
+                    *guard = Some(plan.spawn().map_err(inference)?);
+                }
+                match guard.as_mut() {
+                    Some(state) => state.run(inputs).map_err(inference),
+                    None => plan.run(inputs).map_err(inference),
+                }
+            }
+            // Busy or poisoned: a one-off state (a poisoned one is not reused).
+            Err(_) => plan.run(inputs).map_err(inference),
+        }
+    }
+
+    /// Colour and layout of item `k` of a run's outputs.
+    fn heads(&self, outputs: &[TValue], k: usize) -> Result<Heads, Error> {
+        let row = |ix: usize, len: usize| -> Result<(usize, f32), Error> {
+            let view = outputs[ix].to_plain_array_view::<f32>().map_err(inference)?;
+            let all = view.as_slice().ok_or_else(|| inference(anyhow::anyhow!("output not contiguous")))?;
+            let logits = all.get(k * len..(k + 1) * len).unwrap_or(&[]);
+            Ok(ctc::softmax_peak(logits))
+        };
+        let (c, color_confidence) = row(1, self.spec.colors.len())?;
+        let (l, layout_confidence) = row(2, 2)?;
+        Ok(Heads {
+            color: self.spec.colors[c.min(self.spec.colors.len() - 1)],
+            color_confidence,
+            layout: self.spec.layouts[l.min(1)],
+            layout_confidence,
+        })
+    }
+
+    /// Decodes item `k` of a `ctc` output `[N, T, C]` and puts the read together.
+    fn assemble(&self, ctc_out: &TValue, k: usize, heads: Heads, chars: &mut Vec<Decoded>) -> PlateRead {
+        let classes = 1 + self.spec.alphabet.len();
+        let per_item = ctc_out.shape().get(1).copied().unwrap_or(0) * classes;
+        let view = ctc_out.to_plain_array_view::<f32>().ok();
+        // The shapes were checked at load, so the logits are always there; an
+        // empty read rather than a panic if a future tract ever disagreed.
+        let logits = view
+            .as_ref()
+            .and_then(|v| v.as_slice())
+            .and_then(|s| s.get(k * per_item..(k + 1) * per_item))
+            .unwrap_or(&[]);
+        ctc::greedy_decode_into(logits, classes, chars);
+        let mut text = String::with_capacity(chars.len() * 3);
+        let mut char_confidences = Vec::with_capacity(chars.len());
+        for d in chars.iter() {
+            text.push_str(&self.spec.alphabet[d.class - 1]);
+            char_confidences.push(d.confidence);
+        }
+        let confidence = if char_confidences.is_empty() {
+            0.0
+        } else {
+            char_confidences.iter().copied().fold(1.0, f32::min)
+        };
+        PlateRead {
+            text,
+            color: heads.color,
+            layout: heads.layout,
+            char_confidences,
+            confidence,
+            color_confidence: heads.color_confidence,
+            layout_confidence: heads.layout_confidence,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reader_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<PlateReader>();
+    }
+
+    /// The hot path keeps its run state and input tensor: after a read, tract
+    /// holds no reference to the input, so the next read refills it in place.
+    #[test]
+    fn reads_reuse_the_input_buffer() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let reader = PlateReader::load(dir.join("onnx/plate_reader.onnx")).unwrap();
+        let crop = image::RgbImage::from_pixel(94, 24, image::Rgb([20, 60, 180]));
+        let before = Arc::as_ptr(&reader.scratch.lock().unwrap().input);
+        for _ in 0..2 {
+            reader.read(&crop).unwrap();
+            let scratch = reader.scratch.lock().unwrap();
+            assert_eq!(Arc::strong_count(&scratch.input), 1);
+            assert_eq!(Arc::as_ptr(&scratch.input), before);
+        }
+    }
+}

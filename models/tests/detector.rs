@@ -1,0 +1,161 @@
+//! The shipped plate detector and cargo classifier on synthetic scenes
+//! (`tests/fixtures/scenes/`, made by `make_scenes.py` there from
+//! `training/scene_synth.py`), and on images that must give errors, not panics.
+//!
+//! The models are read from `$KADIAN_MODELS_DIR` (default: this crate's `onnx/`).
+//! Until the detector has been exported there (`onnx/plate_detector.onnx` and the
+//! `[plate_detector]` / `[cargo_classifier]` tables of `manifest.toml`), the tests
+//! that need it say so on stderr and pass without running.
+
+use std::path::{Path, PathBuf};
+
+use image::{DynamicImage, GrayImage, RgbImage, RgbaImage};
+use models::{rectify_plate, BBox, CargoClassifier, Cover, Error, PlateDetector, PlateReader};
+
+fn models_dir() -> PathBuf {
+    std::env::var_os("KADIAN_MODELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("onnx"))
+}
+
+/// The detector and classifier, or `None` (with a note) while they are not exported.
+fn load() -> Option<(PlateDetector, CargoClassifier)> {
+    let dir = models_dir();
+    let manifest = std::fs::read_to_string(dir.join("manifest.toml")).unwrap_or_default();
+    let exported = dir.join("plate_detector.onnx").exists()
+        && manifest.contains("[plate_detector]")
+        && manifest.contains("[cargo_classifier]");
+    if !exported {
+        eprintln!("SKIPPED: {} has no exported plate detector / cargo classifier yet", dir.display());
+        return None;
+    }
+    let detector = PlateDetector::load(dir.join("plate_detector.onnx")).expect("the shipped detector loads");
+    let classifier = CargoClassifier::load(dir.join("cargo_classifier.onnx")).expect("the shipped classifier loads");
+    Some((detector, classifier))
+}
+
+/// One labelled plate of `fixtures/scenes/labels.csv`.
+struct Label {
+    file: String,
+    bbox: BBox,
+    cover: Cover,
+}
+
+fn scenes() -> (PathBuf, Vec<Label>) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scenes");
+    let text = std::fs::read_to_string(dir.join("labels.csv")).expect("scene labels");
+    let labels = text
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            let n = |i: usize| f[i].parse::<f32>().expect("a number");
+            let cover = match f[6] {
+                "empty" => Cover::Empty,
+                "open" => Cover::Open,
+                "partial" => Cover::Partial,
+                "tarped" => Cover::Tarped,
+                "enclosed" => Cover::Enclosed,
+                other => panic!("unknown cover {other}"),
+            };
+            Label { file: f[0].to_owned(), bbox: BBox { x1: n(1), y1: n(2), x2: n(3), y2: n(4) }, cover }
+        })
+        .collect();
+    (dir, labels)
+}
+
+#[test]
+fn shipped_models_load_and_agree_with_the_manifest() {
+    let Some((detector, classifier)) = load() else { return };
+    let spec = detector.spec();
+    assert_eq!((spec.height, spec.width), (384, 640));
+    assert_eq!(classifier.spec().covers.len(), 5);
+    assert_eq!(classifier.spec().materials.len(), 4);
+    // A second handle shares the network and runs on its own state.
+    let again = detector.try_clone().unwrap();
+    let frame = RgbImage::from_pixel(320, 200, image::Rgb([90, 90, 90]));
+    assert_eq!(detector.detect(&frame).unwrap(), again.detect(&frame).unwrap());
+}
+
+#[test]
+fn synthetic_scenes_give_the_expected_plates_and_cover() {
+    let Some((detector, classifier)) = load() else { return };
+    let (dir, labels) = scenes();
+    let mut files: Vec<&str> = labels.iter().map(|l| l.file.as_str()).collect();
+    files.dedup();
+    assert!(files.len() >= 3, "fixtures missing");
+    let (mut wanted, mut found, mut covers_right) = (0, 0, 0);
+    for file in &files {
+        let frame = image::open(dir.join(file)).unwrap().to_rgb8();
+        let dets = detector.detect(&frame).unwrap();
+        let plates: Vec<_> = dets.plates.iter().map(|p| (p.bbox, p.score)).collect();
+        eprintln!("{file}: plates {plates:?}; {} vehicles", dets.vehicles.len());
+        for l in labels.iter().filter(|l| l.file == *file) {
+            // Plates under 30 px wide are labelled but not required.
+            if l.bbox.x2 - l.bbox.x1 < 30.0 {
+                continue;
+            }
+            wanted += 1;
+            let best = dets.plates.iter().map(|p| p.bbox.iou(&l.bbox)).fold(0.0f32, f32::max);
+            eprintln!("{file}: plate {:?} best IoU {best:.2}", l.bbox);
+            found += usize::from(best >= 0.5);
+        }
+        // Every plate found rectifies to a crop of plate proportions.
+        for p in &dets.plates {
+            let crop = rectify_plate(&frame, p);
+            assert!(crop.width() >= 8 && crop.height() >= 4);
+        }
+        let want = labels.iter().find(|l| l.file == *file).map(|l| l.cover).unwrap();
+        let load = dets.loads.first();
+        let read = load.map(|l| classifier.classify_box(&frame, &l.bbox).unwrap());
+        eprintln!("{file}: load {load:?} -> {read:?}, want {want}");
+        covers_right += usize::from(read.is_some_and(|r| r.cover == want));
+    }
+    // The shipped detector (real frames/dev recall 0.34 in its manifest) finds
+    // the plates of scene_1 and scene_2 (IoU 0.66, 0.83) but misses scene_0's
+    // 37 px plate: allow one miss, so the test catches a broken pipeline (which
+    // finds none) rather than grading the model.
+    assert!(found + 1 >= wanted, "plates found at IoU >= 0.5: {found} of {wanted}");
+    assert!(covers_right >= files.len() - 1, "cover right on {covers_right} of {} scenes", files.len());
+}
+
+#[test]
+fn bad_images_are_errors_not_panics() {
+    let Some((detector, classifier)) = load() else { return };
+    let empty = RgbImage::new(0, 0);
+    assert!(matches!(detector.detect(&empty), Err(Error::EmptyImage { width: 0, height: 0 })));
+    assert!(matches!(classifier.classify(&empty), Err(Error::EmptyImage { .. })));
+    assert!(matches!(detector.detect(&RgbImage::new(0, 50)), Err(Error::EmptyImage { .. })));
+    let odd: Vec<DynamicImage> = vec![
+        DynamicImage::ImageRgb8(RgbImage::new(1, 1)),
+        DynamicImage::ImageLuma8(GrayImage::from_pixel(300, 200, image::Luma([128]))),
+        DynamicImage::ImageRgba8(RgbaImage::from_pixel(640, 384, image::Rgba([10, 200, 30, 0]))),
+        DynamicImage::ImageRgb8(RgbImage::new(12_000, 40)),
+        DynamicImage::ImageRgb8(RgbImage::new(3, 9_000)),
+    ];
+    for img in &odd {
+        let dets = detector.detect(img).unwrap();
+        let (w, h) = (img.width() as f32, img.height() as f32);
+        for r in dets.vehicles.iter().chain(&dets.loads) {
+            assert!(r.bbox.x1 >= 0.0 && r.bbox.x2 <= w && r.bbox.y1 >= 0.0 && r.bbox.y2 <= h);
+        }
+        classifier.classify(img).unwrap();
+    }
+}
+
+#[test]
+fn detector_reader_and_classifier_chain_on_a_scene() {
+    let Some((detector, classifier)) = load() else { return };
+    let reader = PlateReader::load(models_dir().join("plate_reader.onnx")).unwrap();
+    let (dir, _) = scenes();
+    let frame = image::open(dir.join("scene_1.jpg")).unwrap().to_rgb8();
+    let dets = detector.detect(&frame).unwrap();
+    for p in &dets.plates {
+        let read = reader.read(&rectify_plate(&frame, p)).unwrap();
+        eprintln!("plate {:?} score {:.2} -> {:?} ({:.2})", p.bbox, p.score, read.text, read.confidence);
+    }
+    for l in &dets.loads {
+        classifier.classify_box(&frame, &l.bbox).unwrap();
+    }
+}

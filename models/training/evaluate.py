@@ -1,0 +1,181 @@
+"""Evaluate a plate reader the way the Rust side runs it.
+
+plain resize -> layout/colour from the first pass -> if layout says double,
+row_join (manifest double_row) -> second pass for the text; greedy CTC decoding.
+
+  python evaluate.py --onnx ../onnx/plate_reader.onnx --real /work/shared/data/real/plates/dev --synthetic 2000
+
+prints exact-match accuracy overall and by colour, layout and source, and the
+onnxruntime single-thread time per crop; --json writes the figures.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import csv
+import json
+import os
+import random
+import time
+
+import numpy as np
+from PIL import Image
+
+import preprocess as pp
+from augment import augment
+from render import ALPHABET, COLORS, LAYOUTS, random_plate
+
+HOLDOUT_SEED = 900001
+
+
+def real_color(s: str) -> str:
+    """'blue (inferred)' / 'blue(ccpd2019: blue only)' -> 'blue'."""
+    return s.strip().split("(")[0].split()[0].strip().lower() if s.strip() else ""
+
+
+def load_labels_dir(d: str):
+    items = []
+    with open(os.path.join(d, "labels.csv"), newline="", encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            img = np.asarray(Image.open(os.path.join(d, r["file"])).convert("RGB"))
+            color = real_color(r.get("plate_color_if_known") or r.get("color") or "")
+            items.append(dict(img=img, text=r["plate_text"], color=color,
+                              layout=(r.get("plate_layout") or r.get("layout") or "single").strip(),
+                              source=(r.get("source_repo") or "fixture").split("/")[0], file=r["file"]))
+    return items
+
+
+def synthetic_holdout(n: int, seed: int = HOLDOUT_SEED):
+    rng = random.Random(seed)
+    np.random.seed(seed % (2 ** 31))
+    items = []
+    for i in range(n):
+        p = random_plate(rng)
+        items.append(dict(img=augment(p.image, rng), text=p.text, color=p.color, layout=p.layout,
+                          source="synthetic/" + p.kind, file=f"syn{i:05d}"))
+    return items
+
+
+def ctc_greedy(logits: np.ndarray) -> list[str]:
+    out = []
+    for seq in logits.argmax(-1):
+        s, prev = [], 0
+        for c in seq:
+            c = int(c)
+            if c != prev and c != 0:
+                s.append(ALPHABET[c - 1])
+            prev = c
+        out.append("".join(s))
+    return out
+
+
+def read(run, imgs, params=pp.DOUBLE_ROW, bs: int = 64):
+    """run: f(float32 [N,3,H,W]) -> (ctc, color, layout) numpy. Returns texts, colours, layouts."""
+    texts, colors, layouts = [], [], []
+    for i in range(0, len(imgs), bs):
+        chunk = imgs[i: i + bs]
+        x = np.stack([pp.to_chw(pp.plain(im)) for im in chunk])
+        ctc, col, lay = run(x)
+        t = ctc_greedy(ctc)
+        lay_i = lay.argmax(-1)
+        dbl = [j for j in range(len(chunk)) if LAYOUTS[lay_i[j]] == "double"]
+        if dbl:
+            x2 = np.stack([pp.to_chw(pp.row_join(chunk[j], params)) for j in dbl])
+            t2 = ctc_greedy(run(x2)[0])
+            for j, s in zip(dbl, t2):
+                t[j] = s
+        texts += t
+        colors += [COLORS[k] for k in col.argmax(-1)]
+        layouts += [LAYOUTS[k] for k in lay_i]
+    return texts, colors, layouts
+
+
+def score(items, preds):
+    texts, colors, layouts = preds
+    groups = collections.defaultdict(lambda: [0, 0])
+    for it, t, c, l in zip(items, texts, colors, layouts):
+        ok = t == it["text"]
+        for key in ("all", "color:" + it["color"], "layout:" + it["layout"], "source:" + it["source"]):
+            groups[key][0] += ok
+            groups[key][1] += 1
+        groups["color_head"][0] += c == it["color"]
+        groups["color_head"][1] += 1
+        groups["layout_head"][0] += l == it["layout"]
+        groups["layout_head"][1] += 1
+    return {k: {"correct": v[0], "n": v[1], "acc": v[0] / max(1, v[1])} for k, v in sorted(groups.items())}
+
+
+def print_score(title, sc):
+    print(f"== {title}")
+    for k, v in sc.items():
+        print(f"  {k:40s} {v['correct']:5d}/{v['n']:<5d} {100 * v['acc']:6.2f} %")
+
+
+def ort_runner(path, threads=1):
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    s = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+    return s, (lambda x: s.run(["ctc", "color", "layout"], {"image": x.astype(np.float32)}))
+
+
+def ort_ms_per_crop(path, reps=2000):
+    s, run = ort_runner(path, 1)
+    x = np.random.default_rng(0).uniform(0, 1, (1, 3, pp.INPUT_H, pp.INPUT_W)).astype(np.float32)
+    for _ in range(100):
+        run(x)
+    best = 1e9
+    for _ in range(3):
+        t = time.perf_counter()
+        for _ in range(reps // 3):
+            run(x)
+        best = min(best, (time.perf_counter() - t) / (reps // 3) * 1000)
+    return best
+
+
+def failures(items, preds, limit=400):
+    out = []
+    for it, t, c, l in zip(items, *preds):
+        if t != it["text"]:
+            out.append((it["file"], it["text"], t, it["color"], c, it["layout"], l))
+    return out[:limit]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--onnx", default=os.path.join(os.path.dirname(__file__), "..", "onnx", "plate_reader.onnx"))
+    ap.add_argument("--real", action="append", default=[], help="folder with labels.csv (repeatable)")
+    ap.add_argument("--synthetic", type=int, default=0, help="synthetic hold-out size")
+    ap.add_argument("--time", action="store_true", help="measure onnxruntime single-thread ms per crop")
+    ap.add_argument("--json", help="write figures here")
+    ap.add_argument("--show-failures", action="store_true")
+    a = ap.parse_args()
+    _, run = ort_runner(a.onnx, 1)
+    res = {}
+    for d in a.real:
+        items = load_labels_dir(d)
+        preds = read(run, [it["img"] for it in items])
+        sc = score(items, preds)
+        print_score(d, sc)
+        if a.show_failures:
+            for f in failures(items, preds):
+                print("   FAIL", *f)
+        res[d] = sc
+    if a.synthetic:
+        items = synthetic_holdout(a.synthetic)
+        preds = read(run, [it["img"] for it in items])
+        sc = score(items, preds)
+        print_score(f"synthetic hold-out (n={a.synthetic}, seed={HOLDOUT_SEED})", sc)
+        res["synthetic"] = sc
+    if a.time:
+        ms = ort_ms_per_crop(a.onnx)
+        print(f"onnxruntime single thread: {ms:.3f} ms per crop (batch 1)")
+        res["ort_ms_per_crop"] = ms
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(res, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
