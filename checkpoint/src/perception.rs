@@ -200,17 +200,17 @@ mod tests {
     }
 
     /// The shipped models on a synthetic scene of the models crate's fixtures
-    /// (`$KADIAN_MODELS_DIR`, default `models/onnx`; skipped, with a note, while
-    /// the detector is not exported there).
+    /// (`$KADIAN_MODELS_DIR`, default `models/onnx`).
     #[test]
     fn model_perception_sees_the_truck_of_a_fixture_scene() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let dir = std::env::var_os("KADIAN_MODELS_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| root.join("models/onnx"));
         let manifest = std::fs::read_to_string(dir.join("manifest.toml")).unwrap_or_default();
-        if !(dir.join("plate_detector.onnx").exists() && manifest.contains("[plate_detector]") && manifest.contains("[cargo_classifier]")) {
-            eprintln!("SKIPPED: {} has no exported plate detector / cargo classifier yet", dir.display());
-            return;
-        }
+        assert!(
+            dir.join("plate_detector.onnx").exists() && manifest.contains("[plate_detector]") && manifest.contains("[cargo_classifier]"),
+            "{} lacks the exported plate detector / cargo classifier",
+            dir.display()
+        );
         let loaded = ModelPerception::load(
             &dir.join("plate_detector.onnx"),
             &dir.join("plate_reader.onnx"),
