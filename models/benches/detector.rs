@@ -14,21 +14,34 @@ use image::imageops::FilterType;
 use models::{rectify_plate, CargoClassifier, PlateDetector, PlateReader};
 
 fn models_dir() -> PathBuf {
-    std::env::var_os("KADIAN_MODELS_DIR").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("onnx"))
+    std::env::var_os("KADIAN_MODELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("onnx"))
 }
 
 fn bench(c: &mut Criterion) {
     let dir = models_dir();
     let manifest = std::fs::read_to_string(dir.join("manifest.toml")).unwrap_or_default();
-    if !(dir.join("plate_detector.onnx").exists() && manifest.contains("[plate_detector]") && manifest.contains("[cargo_classifier]")) {
-        eprintln!("SKIPPED: {} has no exported plate detector / cargo classifier yet", dir.display());
+    if !(dir.join("plate_detector.onnx").exists()
+        && manifest.contains("[plate_detector]")
+        && manifest.contains("[cargo_classifier]"))
+    {
+        eprintln!(
+            "SKIPPED: {} has no exported plate detector / cargo classifier yet",
+            dir.display()
+        );
         return;
     }
     let detector = PlateDetector::load(dir.join("plate_detector.onnx")).expect("detector");
     let reader = PlateReader::load(dir.join("plate_reader.onnx")).expect("reader");
     let classifier = CargoClassifier::load(dir.join("cargo_classifier.onnx")).expect("classifier");
     let scene = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scenes/scene_1.jpg");
-    let frame = image::imageops::resize(&image::open(scene).expect("fixture").to_rgb8(), 1920, 1080, FilterType::Triangle);
+    let frame = image::imageops::resize(
+        &image::open(scene).expect("fixture").to_rgb8(),
+        1920,
+        1080,
+        FilterType::Triangle,
+    );
 
     let perceive = || {
         let dets = detector.detect(&frame).expect("detect");
@@ -36,7 +49,9 @@ fn bench(c: &mut Criterion) {
             reader.read(&rectify_plate(&frame, p)).expect("read");
         }
         if let Some(load) = dets.loads.first() {
-            classifier.classify_box(&frame, &load.bbox).expect("classify");
+            classifier
+                .classify_box(&frame, &load.bbox)
+                .expect("classify");
         }
         dets
     };
@@ -54,7 +69,9 @@ fn bench(c: &mut Criterion) {
             reader.read(&rectify_plate(&frame, p)).expect("read");
         }
         if let Some(load) = dets.loads.first() {
-            classifier.classify_box(&frame, &load.bbox).expect("classify");
+            classifier
+                .classify_box(&frame, &load.bbox)
+                .expect("classify");
         }
         rest_ms += t.elapsed().as_secs_f64() * 1e3;
         found = (dets.plates.len(), dets.loads.len());
@@ -70,7 +87,9 @@ fn bench(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("perception");
     g.sample_size(20);
-    g.bench_function("detect_1920x1080", |b| b.iter(|| detector.detect(&frame).expect("detect")));
+    g.bench_function("detect_1920x1080", |b| {
+        b.iter(|| detector.detect(&frame).expect("detect"))
+    });
     g.bench_function("detect_read_classify_1920x1080", |b| b.iter(perceive));
     g.finish();
 }

@@ -37,7 +37,9 @@ fn plate_reader(c: &mut Criterion) {
     }
     let sixteen: Vec<&DynamicImage> = fixtures.iter().map(|(_, i)| i).cycle().take(16).collect();
     group.throughput(Throughput::Elements(16));
-    group.bench_function("read_batch/16", |b| b.iter(|| reader.read_batch(black_box(&sixteen))));
+    group.bench_function("read_batch/16", |b| {
+        b.iter(|| reader.read_batch(black_box(&sixteen)))
+    });
     group.bench_function("read_x16", |b| {
         b.iter(|| {
             for crop in &sixteen {

@@ -18,7 +18,8 @@ use crate::ctc;
 use crate::manifest::ManifestError;
 use crate::plate_detector::{crop_box, read_table, table_from_toml, BBox};
 use crate::preprocess::{self, Crop, MAX_OVERSAMPLE};
-use crate::{Error, TractFailure};
+use crate::runtime::{self, inference, model_error};
+use crate::Error;
 
 /// The network's output names, in the order the plan returns them.
 const OUTPUTS: [&str; 2] = ["cover", "material"];
@@ -55,7 +56,13 @@ pub enum Material {
 
 impl Cover {
     /// Every cover state, in declaration order.
-    pub const ALL: [Cover; 5] = [Cover::Empty, Cover::Open, Cover::Partial, Cover::Tarped, Cover::Enclosed];
+    pub const ALL: [Cover; 5] = [
+        Cover::Empty,
+        Cover::Open,
+        Cover::Partial,
+        Cover::Tarped,
+        Cover::Enclosed,
+    ];
 
     /// The snake_case name of the manifest, CSVs and JSON.
     pub fn as_str(self) -> &'static str {
@@ -83,7 +90,12 @@ impl Cover {
 
 impl Material {
     /// Every material, in declaration order.
-    pub const ALL: [Material; 4] = [Material::Coal, Material::Briquette, Material::OtherBulk, Material::None];
+    pub const ALL: [Material; 4] = [
+        Material::Coal,
+        Material::Briquette,
+        Material::OtherBulk,
+        Material::None,
+    ];
 
     /// The snake_case name of the manifest, CSVs and JSON.
     pub fn as_str(self) -> &'static str {
@@ -146,12 +158,20 @@ struct RawSpec {
 impl RawSpec {
     fn check(self) -> Result<CargoClassifierSpec, String> {
         let [height, width] = self.input[..] else {
-            return Err(format!("cargo_classifier.input must be [H, W], got {:?}", self.input));
+            return Err(format!(
+                "cargo_classifier.input must be [H, W], got {:?}",
+                self.input
+            ));
         };
         if height == 0 || width == 0 || self.covers.is_empty() || self.materials.is_empty() {
             return Err("cargo_classifier: empty input size, covers or materials".into());
         }
-        Ok(CargoClassifierSpec { height, width, covers: self.covers, materials: self.materials })
+        Ok(CargoClassifierSpec {
+            height,
+            width,
+            covers: self.covers,
+            materials: self.materials,
+        })
     }
 }
 
@@ -161,14 +181,20 @@ impl CargoClassifierSpec {
         let path = path.as_ref();
         read_table::<RawSpec>(path, "cargo_classifier")?
             .check()
-            .map_err(|reason| ManifestError::Invalid { path: path.to_owned(), reason })
+            .map_err(|reason| ManifestError::Invalid {
+                path: path.to_owned(),
+                reason,
+            })
     }
 
     /// Parses the `[cargo_classifier]` table of a manifest held in memory.
     pub fn from_toml(text: &str) -> Result<Self, ManifestError> {
         table_from_toml::<RawSpec>(text, "cargo_classifier")?
             .check()
-            .map_err(|reason| ManifestError::Invalid { path: PathBuf::new(), reason })
+            .map_err(|reason| ManifestError::Invalid {
+                path: PathBuf::new(),
+                reason,
+            })
     }
 }
 
@@ -190,16 +216,15 @@ pub struct CargoClassifier {
     scratch: Mutex<Scratch>,
 }
 
-fn inference(e: anyhow::Error) -> Error {
-    Error::Inference(TractFailure(e))
-}
-
 impl CargoClassifier {
     /// Loads the classifier ONNX at `path` and the `[cargo_classifier]` table of
     /// the `manifest.toml` beside it; pins, optimises, plans and checks it.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
-        let onnx = std::fs::read(path).map_err(|source| Error::ModelFile { path: path.to_owned(), source })?;
+        let onnx = std::fs::read(path).map_err(|source| Error::ModelFile {
+            path: path.to_owned(),
+            source,
+        })?;
         let spec = CargoClassifierSpec::load(path.with_file_name("manifest.toml"))?;
         Self::from_onnx(&onnx, spec, path)
     }
@@ -207,27 +232,29 @@ impl CargoClassifier {
     /// Builds a classifier from ONNX bytes and a spec in hand; `path` only names
     /// the model in errors.
     pub fn from_onnx(onnx: &[u8], spec: CargoClassifierSpec, path: &Path) -> Result<Self, Error> {
-        let err = |e: anyhow::Error| Error::Model { path: path.to_owned(), source: TractFailure(e) };
+        let err = model_error(path);
         let (h, w) = (spec.height as usize, spec.width as usize);
-        let framework = tract_onnx::onnx().with_ignore_value_info(true).with_ignore_output_shapes(true);
-        let plan = framework
-            .proto_model_for_read(&mut &onnx[..])
-            .and_then(|proto| framework.model_for_proto_model(&proto))
-            .and_then(|m| m.with_outputs_by_name(OUTPUTS))
-            .and_then(|m| m.with_input_fact(0, f32::fact([1, 3, h, w]).into()))
-            .and_then(|m| m.into_optimized())
-            .and_then(|m| m.into_runnable())
-            .map_err(err)?;
-        let scratch = Self::new_scratch(&plan, &spec).map_err(err)?;
-        let classifier = CargoClassifier { spec, plan, scratch: Mutex::new(scratch) };
-        classifier.check_contract().map_err(err)?;
+        let plan = runtime::parse(onnx, &OUTPUTS)
+            .and_then(|m| runtime::plan_for(m, h, w))
+            .map_err(&err)?;
+        let scratch = Self::new_scratch(&plan, &spec).map_err(&err)?;
+        let classifier = CargoClassifier {
+            spec,
+            plan,
+            scratch: Mutex::new(scratch),
+        };
+        classifier.check_contract().map_err(&err)?;
         Ok(classifier)
     }
 
     /// Another classifier over the same loaded network, with its own run state.
     pub fn try_clone(&self) -> Result<Self, Error> {
         let scratch = Self::new_scratch(&self.plan, &self.spec).map_err(inference)?;
-        Ok(CargoClassifier { spec: self.spec.clone(), plan: self.plan.clone(), scratch: Mutex::new(scratch) })
+        Ok(CargoClassifier {
+            spec: self.spec.clone(),
+            plan: self.plan.clone(),
+            scratch: Mutex::new(scratch),
+        })
     }
 
     /// What the manifest said about the network.
@@ -235,10 +262,18 @@ impl CargoClassifier {
         &self.spec
     }
 
-    fn new_scratch(plan: &Arc<TypedSimplePlan>, spec: &CargoClassifierSpec) -> TractResult<Scratch> {
+    fn new_scratch(
+        plan: &Arc<TypedSimplePlan>,
+        spec: &CargoClassifierSpec,
+    ) -> TractResult<Scratch> {
         Ok(Scratch {
             state: plan.spawn()?,
-            input: Arc::new(Tensor::zero::<f32>(&[1, 3, spec.height as usize, spec.width as usize])?),
+            input: Arc::new(Tensor::zero::<f32>(&[
+                1,
+                3,
+                spec.height as usize,
+                spec.width as usize,
+            ])?),
         })
     }
 
@@ -256,17 +291,7 @@ impl CargoClassifier {
     }
 
     fn lock(&self) -> MutexGuard<'_, Scratch> {
-        match self.scratch.lock() {
-            Ok(g) => g,
-            Err(poisoned) => {
-                let mut g = poisoned.into_inner();
-                if let Ok(fresh) = Self::new_scratch(&self.plan, &self.spec) {
-                    *g = fresh;
-                }
-                self.scratch.clear_poison();
-                g
-            }
-        }
+        runtime::lock_or_renew(&self.scratch, || Self::new_scratch(&self.plan, &self.spec))
     }
 
     /// Classifies one load crop of any size and pixel format (an image with no
@@ -279,13 +304,20 @@ impl CargoClassifier {
         {
             let input = Arc::make_mut(&mut scratch.input);
             let mut view = input.to_plain_array_view_mut::<f32>().map_err(inference)?;
-            let dst = view.as_slice_mut().ok_or_else(|| inference(anyhow::anyhow!("input not contiguous")))?;
+            let dst = view
+                .as_slice_mut()
+                .ok_or_else(|| inference(anyhow::anyhow!("input not contiguous")))?;
             preprocess::resize_into(&rgb, w, h, dst);
         }
-        let out = scratch.state.run(tvec![scratch.input.clone().into_tvalue()]).map_err(inference)?;
+        let out = scratch
+            .state
+            .run(tvec![scratch.input.clone().into_tvalue()])
+            .map_err(inference)?;
         let head = |ix: usize| -> Result<(usize, f32), Error> {
             let view = out[ix].to_plain_array_view::<f32>().map_err(inference)?;
-            let logits = view.as_slice().ok_or_else(|| inference(anyhow::anyhow!("output not contiguous")))?;
+            let logits = view
+                .as_slice()
+                .ok_or_else(|| inference(anyhow::anyhow!("output not contiguous")))?;
             Ok(ctc::softmax_peak(logits))
         };
         let (c, cover_confidence) = head(0)?;
@@ -303,7 +335,10 @@ impl CargoClassifier {
     /// clamped, no margin, as the contract says.
     pub fn classify_box(&self, frame: &image::RgbImage, bbox: &BBox) -> Result<CargoRead, Error> {
         if frame.width() == 0 || frame.height() == 0 {
-            return Err(Error::EmptyImage { width: frame.width(), height: frame.height() });
+            return Err(Error::EmptyImage {
+                width: frame.width(),
+                height: frame.height(),
+            });
         }
         self.classify(&crop_box(frame, bbox))
     }
@@ -328,13 +363,19 @@ mod tests {
         assert_eq!(spec.materials, Material::ALL);
         let bad = toml.replace("\"coal\"", "\"anthracite\"");
         assert!(CargoClassifierSpec::from_toml(&bad).is_err());
-        assert!(CargoClassifierSpec::from_toml("").unwrap_err().to_string().contains("no [cargo_classifier]"));
+        assert!(CargoClassifierSpec::from_toml("")
+            .unwrap_err()
+            .to_string()
+            .contains("no [cargo_classifier]"));
     }
 
     #[test]
     fn wire_names_match_the_hub() {
         assert_eq!(serde_json::to_string(&Cover::Open).unwrap(), "\"open\"");
-        assert_eq!(serde_json::to_string(&Material::OtherBulk).unwrap(), "\"other_bulk\"");
+        assert_eq!(
+            serde_json::to_string(&Material::OtherBulk).unwrap(),
+            "\"other_bulk\""
+        );
         for c in Cover::ALL {
             assert_eq!(serde_json::to_string(&c).unwrap(), format!("\"{c}\""));
         }
@@ -346,7 +387,10 @@ mod tests {
     #[test]
     fn checkpoint_labels_map_as_the_contract_says() {
         assert_eq!(Cover::from_checkpoint_label("covered"), Some(Cover::Tarped));
-        assert_eq!(Cover::from_checkpoint_label("partially_covered"), Some(Cover::Partial));
+        assert_eq!(
+            Cover::from_checkpoint_label("partially_covered"),
+            Some(Cover::Partial)
+        );
         assert_eq!(Cover::from_checkpoint_label("uncovered"), Some(Cover::Open));
         assert_eq!(Cover::from_checkpoint_label("empty"), Some(Cover::Empty));
         assert_eq!(Cover::from_checkpoint_label("tanker"), None);

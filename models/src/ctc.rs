@@ -59,7 +59,10 @@ pub fn greedy_decode_into(logits: &[f32], classes: usize, out: &mut Vec<Decoded>
         if class != BLANK {
             match out.last_mut() {
                 Some(last) if class == prev => last.confidence = last.confidence.max(p),
-                _ => out.push(Decoded { class, confidence: p }),
+                _ => out.push(Decoded {
+                    class,
+                    confidence: p,
+                }),
             }
         }
         prev = class;

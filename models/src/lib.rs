@@ -21,22 +21,26 @@
 //! # Ok::<(), models::Error>(())
 //! ```
 
-/// `manifest.toml`: the typed contract between the Python training and this crate.
-pub mod manifest;
-/// Image → input tensor: size bounding, resize, double-row band join.
-pub mod preprocess;
-/// `PlateDetector`: frame → letterbox → run → decode → NMS → plates, vehicles, loads.
-pub mod plate_detector;
-/// Greedy CTC decoding with per-character confidence; stable softmax.
-pub mod ctc;
-/// `PlateReader`: load once, then crop → text + colour + layout.
-pub mod plate_reader;
 /// `CargoClassifier`: load crop → cover state + material.
 pub mod cargo_classifier;
+/// Greedy CTC decoding with per-character confidence; stable softmax.
+pub mod ctc;
+/// `manifest.toml`: the typed contract between the Python training and this crate.
+pub mod manifest;
+/// `PlateDetector`: frame → letterbox → run → decode → NMS → plates, vehicles, loads.
+pub mod plate_detector;
+/// `PlateReader`: load once, then crop → text + colour + layout.
+pub mod plate_reader;
+/// Image → input tensor: size bounding, resize, double-row band join.
+pub mod preprocess;
+/// Load once, pin, optimise; one run state per network, renewed after a panic.
+mod runtime;
 
-pub use manifest::{DoubleRow, ManifestError, PlateColor, PlateLayout, PlateReaderSpec};
 pub use cargo_classifier::{CargoClassifier, CargoClassifierSpec, CargoRead, Cover, Material};
-pub use plate_detector::{rectify_plate, BBox, Detections, PlateBox, PlateDetector, PlateDetectorSpec, Point, Region};
+pub use manifest::{DoubleRow, ManifestError, PlateColor, PlateLayout, PlateReaderSpec};
+pub use plate_detector::{
+    rectify_plate, BBox, Detections, PlateBox, PlateDetector, PlateDetectorSpec, Point, Region,
+};
 pub use plate_reader::{PlateRead, PlateReader};
 pub use preprocess::{Crop, CropRef};
 

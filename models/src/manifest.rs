@@ -228,7 +228,10 @@ impl PlateReaderSpec {
     /// Parses the `[plate_reader]` table of a manifest held in memory. A manifest
     /// with no `[plate_reader]` table is read from its top level.
     pub fn from_toml(text: &str) -> Result<Self, ManifestError> {
-        let parse = |source| ManifestError::Parse { path: PathBuf::new(), source };
+        let parse = |source| ManifestError::Parse {
+            path: PathBuf::new(),
+            source,
+        };
         let mut root: toml::Table = toml::from_str(text).map_err(parse)?;
         let raw: RawPlateReader = match root.remove("plate_reader") {
             Some(table) => table.try_into().map_err(parse)?,
@@ -240,9 +243,15 @@ impl PlateReaderSpec {
 
 impl RawPlateReader {
     fn check(self) -> Result<PlateReaderSpec, ManifestError> {
-        let invalid = |reason: String| ManifestError::Invalid { path: PathBuf::new(), reason };
+        let invalid = |reason: String| ManifestError::Invalid {
+            path: PathBuf::new(),
+            reason,
+        };
         let [height, width] = self.input[..] else {
-            return Err(invalid(format!("input must be [H, W], got {:?}", self.input)));
+            return Err(invalid(format!(
+                "input must be [H, W], got {:?}",
+                self.input
+            )));
         };
         if height == 0 || width < 2 {
             return Err(invalid(format!("input [{height}, {width}] is too small")));
@@ -266,7 +275,11 @@ impl RawPlateReader {
                 self.layouts
             )));
         }
-        let DoubleRow { top, bottom, top_width } = self.double_row;
+        let DoubleRow {
+            top,
+            bottom,
+            top_width,
+        } = self.double_row;
         let ok = top > 0.0 && top <= 1.0 && (0.0..1.0).contains(&bottom);
         if !(ok && top_width > 0.0 && top_width < 1.0) {
             return Err(invalid(format!(
@@ -289,10 +302,14 @@ impl RawPlateReader {
 impl ManifestError {
     fn with_path(self, p: &Path) -> Self {
         match self {
-            ManifestError::Parse { source, .. } => ManifestError::Parse { path: p.to_owned(), source },
-            ManifestError::Invalid { reason, .. } => {
-                ManifestError::Invalid { path: p.to_owned(), reason }
-            }
+            ManifestError::Parse { source, .. } => ManifestError::Parse {
+                path: p.to_owned(),
+                source,
+            },
+            ManifestError::Invalid { reason, .. } => ManifestError::Invalid {
+                path: p.to_owned(),
+                reason,
+            },
             read @ ManifestError::Read { .. } => read,
         }
     }
@@ -328,7 +345,14 @@ mod tests {
         assert_eq!(spec.alphabet, ["京", "A", "0", "挂"]);
         assert_eq!(spec.colors[1], PlateColor::Yellow);
         assert_eq!(spec.layouts, [PlateLayout::Single, PlateLayout::Double]);
-        assert_eq!(spec.double_row, DoubleRow { top: 0.4, bottom: 0.3, top_width: 0.3 });
+        assert_eq!(
+            spec.double_row,
+            DoubleRow {
+                top: 0.4,
+                bottom: 0.3,
+                top_width: 0.3
+            }
+        );
     }
 
     #[test]
@@ -351,8 +375,14 @@ mod tests {
             (MANIFEST.replace("\"yellow\"", "\"purple\""), "purple"),
             (MANIFEST.replace("[48, 168]", "[3, 48, 168]"), "[H, W]"),
             (MANIFEST.replace("\"京A0挂\"", "\"\""), "alphabet"),
-            (MANIFEST.replace("top_width = 0.3", "top_width = 1.5"), "out of range"),
-            (MANIFEST.replace("[\"single\", \"double\"]", "[\"single\"]"), "layouts"),
+            (
+                MANIFEST.replace("top_width = 0.3", "top_width = 1.5"),
+                "out of range",
+            ),
+            (
+                MANIFEST.replace("[\"single\", \"double\"]", "[\"single\"]"),
+                "layouts",
+            ),
             (MANIFEST.replace("input = [48, 168]", ""), "input"),
             ("not toml [".to_owned(), "parse"),
         ];
@@ -377,7 +407,10 @@ mod tests {
         for l in PlateLayout::ALL {
             assert_eq!(l.to_string().parse::<PlateLayout>().unwrap(), l);
         }
-        assert_eq!(" Yellow ".parse::<PlateColor>().unwrap(), PlateColor::Yellow);
+        assert_eq!(
+            " Yellow ".parse::<PlateColor>().unwrap(),
+            PlateColor::Yellow
+        );
         assert!("purple".parse::<PlateColor>().is_err());
     }
 }

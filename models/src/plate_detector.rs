@@ -27,7 +27,8 @@ use tract_onnx::prelude::*;
 
 use crate::manifest::ManifestError;
 use crate::preprocess::{self, Crop};
-use crate::{Error, TractFailure};
+use crate::runtime::{self, inference, model_error};
+use crate::Error;
 
 /// The network's output names, in the order the plan returns them.
 const OUTPUTS: [&str; 2] = ["plate", "region"];
@@ -102,7 +103,10 @@ impl BBox {
 
     /// The centre point.
     pub fn center(&self) -> Point {
-        Point { x: 0.5 * (self.x1 + self.x2), y: 0.5 * (self.y1 + self.y2) }
+        Point {
+            x: 0.5 * (self.x1 + self.x2),
+            y: 0.5 * (self.y1 + self.y2),
+        }
     }
 
     /// Whether `p` lies inside (edges included).
@@ -122,7 +126,12 @@ impl BBox {
 
     /// A box from its centre and size.
     fn from_center(cx: f32, cy: f32, w: f32, h: f32) -> BBox {
-        BBox { x1: cx - 0.5 * w, y1: cy - 0.5 * h, x2: cx + 0.5 * w, y2: cy + 0.5 * h }
+        BBox {
+            x1: cx - 0.5 * w,
+            y1: cy - 0.5 * h,
+            x2: cx + 0.5 * w,
+            y2: cy + 0.5 * h,
+        }
     }
 }
 
@@ -216,19 +225,36 @@ struct RawSpec {
 }
 
 /// Reads a table of a manifest on disk (shared by the detector and the classifier).
-pub(crate) fn read_table<T: serde::de::DeserializeOwned>(path: &Path, table: &str) -> Result<T, ManifestError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| ManifestError::Read { path: path.to_owned(), source })?;
+pub(crate) fn read_table<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    table: &str,
+) -> Result<T, ManifestError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
     table_from_toml(&text, table).map_err(|e| match e {
-        ManifestError::Parse { source, .. } => ManifestError::Parse { path: path.to_owned(), source },
-        ManifestError::Invalid { reason, .. } => ManifestError::Invalid { path: path.to_owned(), reason },
+        ManifestError::Parse { source, .. } => ManifestError::Parse {
+            path: path.to_owned(),
+            source,
+        },
+        ManifestError::Invalid { reason, .. } => ManifestError::Invalid {
+            path: path.to_owned(),
+            reason,
+        },
         read => read,
     })
 }
 
 /// Reads the table `table` of a manifest held in memory.
-pub(crate) fn table_from_toml<T: serde::de::DeserializeOwned>(text: &str, table: &str) -> Result<T, ManifestError> {
-    let parse = |source| ManifestError::Parse { path: PathBuf::new(), source };
+pub(crate) fn table_from_toml<T: serde::de::DeserializeOwned>(
+    text: &str,
+    table: &str,
+) -> Result<T, ManifestError> {
+    let parse = |source| ManifestError::Parse {
+        path: PathBuf::new(),
+        source,
+    };
     let mut root: toml::Table = toml::from_str(text).map_err(parse)?;
     match root.remove(table) {
         Some(t) => t.try_into().map_err(parse),
@@ -243,24 +269,32 @@ impl PlateDetectorSpec {
     /// Reads the `[plate_detector]` table of the `manifest.toml` at `path`.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, ManifestError> {
         let path = path.as_ref();
-        read_table::<RawSpec>(path, "plate_detector")?.check().map_err(|reason| ManifestError::Invalid {
-            path: path.to_owned(),
-            reason,
-        })
+        read_table::<RawSpec>(path, "plate_detector")?
+            .check()
+            .map_err(|reason| ManifestError::Invalid {
+                path: path.to_owned(),
+                reason,
+            })
     }
 
     /// Parses the `[plate_detector]` table of a manifest held in memory.
     pub fn from_toml(text: &str) -> Result<Self, ManifestError> {
         table_from_toml::<RawSpec>(text, "plate_detector")?
             .check()
-            .map_err(|reason| ManifestError::Invalid { path: PathBuf::new(), reason })
+            .map_err(|reason| ManifestError::Invalid {
+                path: PathBuf::new(),
+                reason,
+            })
     }
 }
 
 impl RawSpec {
     fn check(self) -> Result<PlateDetectorSpec, String> {
         let [height, width] = self.input[..] else {
-            return Err(format!("plate_detector.input must be [H, W], got {:?}", self.input));
+            return Err(format!(
+                "plate_detector.input must be [H, W], got {:?}",
+                self.input
+            ));
         };
         let strides_ok = [self.plate_stride, self.region_stride]
             .iter()
@@ -278,16 +312,23 @@ impl RawSpec {
             ));
         }
         if self.region_classes != ["vehicle", "load"] {
-            return Err(format!("plate_detector.region_classes must be [\"vehicle\", \"load\"], got {:?}", self.region_classes));
+            return Err(format!(
+                "plate_detector.region_classes must be [\"vehicle\", \"load\"], got {:?}",
+                self.region_classes
+            ));
         }
         if let Some(order) = &self.corner_order {
             if order != &["TL", "TR", "BR", "BL"] {
-                return Err(format!("plate_detector.corner_order must be TL, TR, BR, BL, got {order:?}"));
+                return Err(format!(
+                    "plate_detector.corner_order must be TL, TR, BR, BL, got {order:?}"
+                ));
             }
         }
         if let Some(anchor) = &self.letterbox_anchor {
             if anchor != "top-left" {
-                return Err(format!("plate_detector.letterbox_anchor {anchor:?}: this crate pads at the top-left"));
+                return Err(format!(
+                    "plate_detector.letterbox_anchor {anchor:?}: this crate pads at the top-left"
+                ));
             }
         }
         let pad = match (self.letterbox_pad_f32, self.letterbox_pad) {
@@ -296,9 +337,15 @@ impl RawSpec {
             (None, None) => 114.0 / 255.0,
         };
         let unit = |v: f32| (0.0..=1.0).contains(&v);
-        if ![pad, self.score_threshold, self.nms_iou, self.region_score_threshold, self.region_nms_iou]
-            .into_iter()
-            .all(unit)
+        if ![
+            pad,
+            self.score_threshold,
+            self.nms_iou,
+            self.region_score_threshold,
+            self.region_nms_iou,
+        ]
+        .into_iter()
+        .all(unit)
         {
             return Err("plate_detector: pad, thresholds and NMS IoUs must lie in [0, 1]".into());
         }
@@ -334,17 +381,31 @@ impl Letterbox {
         let scale = (in_w as f32 / fw.max(1) as f32).min(in_h as f32 / fh.max(1) as f32);
         let nw = ((fw as f32 * scale).round() as u32).clamp(1, in_w);
         let nh = ((fh as f32 * scale).round() as u32).clamp(1, in_h);
-        (Letterbox { scale, frame_w: fw, frame_h: fh }, nw, nh)
+        (
+            Letterbox {
+                scale,
+                frame_w: fw,
+                frame_h: fh,
+            },
+            nw,
+            nh,
+        )
     }
 
     /// A point in input pixels → frame pixels (not clamped).
     pub fn to_frame(&self, p: Point) -> Point {
-        Point { x: p.x / self.scale, y: p.y / self.scale }
+        Point {
+            x: p.x / self.scale,
+            y: p.y / self.scale,
+        }
     }
 
     /// A point in frame pixels → input pixels.
     pub fn to_input(&self, p: Point) -> Point {
-        Point { x: p.x * self.scale, y: p.y * self.scale }
+        Point {
+            x: p.x * self.scale,
+            y: p.y * self.scale,
+        }
     }
 
     /// A box in input pixels → frame pixels, clamped to the frame.
@@ -375,11 +436,21 @@ impl Letterbox {
 ///
 /// # Panics
 /// If `dst` is not `3 * in_w * in_h` long (a caller bug, not an input problem).
-pub fn letterbox_into(frame: &RgbImage, in_w: u32, in_h: u32, pad: f32, dst: &mut [f32]) -> Letterbox {
+pub fn letterbox_into(
+    frame: &RgbImage,
+    in_w: u32,
+    in_h: u32,
+    pad: f32,
+    dst: &mut [f32],
+) -> Letterbox {
     let (fw, fh) = frame.dimensions();
     let (lb, nw, nh) = Letterbox::fit(fw, fh, in_w, in_h);
     let plane = (in_w * in_h) as usize;
-    assert_eq!(dst.len(), 3 * plane, "letterbox_into: dst is not [3, {in_h}, {in_w}]");
+    assert_eq!(
+        dst.len(),
+        3 * plane,
+        "letterbox_into: dst is not [3, {in_h}, {in_w}]"
+    );
     dst.fill(pad);
     let resized;
     let src = if (nw, nh) == (fw, fh) {
@@ -417,17 +488,32 @@ fn is_local_max(obj: &[f32], gh: usize, gw: usize, j: usize, i: usize) -> bool {
 
 /// Candidate cells of an objectness plane: local maxima whose score is at least
 /// `threshold`, as `(j, i, score)`. Non-finite logits are never candidates.
-fn candidates(obj: &[f32], gh: usize, gw: usize, threshold: f32) -> impl Iterator<Item = (usize, usize, f32)> + '_ {
-    (0..gh).flat_map(move |j| (0..gw).map(move |i| (j, i))).filter_map(move |(j, i)| {
-        let logit = obj[j * gw + i];
-        let score = sigmoid(logit);
-        (logit.is_finite() && score >= threshold && is_local_max(obj, gh, gw, j, i)).then_some((j, i, score))
-    })
+fn candidates(
+    obj: &[f32],
+    gh: usize,
+    gw: usize,
+    threshold: f32,
+) -> impl Iterator<Item = (usize, usize, f32)> + '_ {
+    (0..gh)
+        .flat_map(move |j| (0..gw).map(move |i| (j, i)))
+        .filter_map(move |(j, i)| {
+            let logit = obj[j * gw + i];
+            let score = sigmoid(logit);
+            (logit.is_finite() && score >= threshold && is_local_max(obj, gh, gw, j, i))
+                .then_some((j, i, score))
+        })
 }
 
 /// Decodes the plate head `[14, gh, gw]` (channel-major, as the network writes
 /// it) into plates in input pixels, appended to `out` (not yet NMSed).
-pub fn decode_plates(head: &[f32], gh: usize, gw: usize, stride: f32, threshold: f32, out: &mut Vec<PlateBox>) {
+pub fn decode_plates(
+    head: &[f32],
+    gh: usize,
+    gw: usize,
+    stride: f32,
+    threshold: f32,
+    out: &mut Vec<PlateBox>,
+) {
     let plane = gh * gw;
     if gh == 0 || gw == 0 || head.len() < PLATE_CHANNELS * plane {
         return;
@@ -441,11 +527,22 @@ pub fn decode_plates(head: &[f32], gh: usize, gw: usize, stride: f32, threshold:
             ch(4, j, i).exp() * stride,
             ch(5, j, i).exp() * stride,
         );
-        let corner = |k: usize| Point { x: (ci + ch(6 + 2 * k, j, i)) * stride, y: (cj + ch(7 + 2 * k, j, i)) * stride };
+        let corner = |k: usize| Point {
+            x: (ci + ch(6 + 2 * k, j, i)) * stride,
+            y: (cj + ch(7 + 2 * k, j, i)) * stride,
+        };
         let corners = [corner(0), corner(1), corner(2), corner(3)];
-        let finite = [bbox.x1, bbox.y1, bbox.x2, bbox.y2].iter().chain(corners.iter().flat_map(|c| [&c.x, &c.y])).all(|v| v.is_finite());
+        let finite = [bbox.x1, bbox.y1, bbox.x2, bbox.y2]
+            .iter()
+            .chain(corners.iter().flat_map(|c| [&c.x, &c.y]))
+            .all(|v| v.is_finite());
         if finite {
-            out.push(PlateBox { bbox, corners, double_row: sigmoid(ch(1, j, i)) >= 0.5, score });
+            out.push(PlateBox {
+                bbox,
+                corners,
+                double_row: sigmoid(ch(1, j, i)) >= 0.5,
+                score,
+            });
         }
     }
 }
@@ -476,7 +573,10 @@ pub fn decode_regions(
                 ch(base + 2, j, i).exp() * stride,
                 ch(base + 3, j, i).exp() * stride,
             );
-            if [bbox.x1, bbox.y1, bbox.x2, bbox.y2].iter().all(|v| v.is_finite()) {
+            if [bbox.x1, bbox.y1, bbox.x2, bbox.y2]
+                .iter()
+                .all(|v| v.is_finite())
+            {
                 out.push(Region { bbox, score });
             }
         }
@@ -516,7 +616,10 @@ pub fn nms<T: Scored>(items: &mut Vec<T>, iou: f32) {
     items.sort_by(|a, b| b.score().total_cmp(&a.score()));
     let mut kept = 0;
     for k in 0..items.len() {
-        if items[..kept].iter().all(|w| w.bbox().iou(items[k].bbox()) <= iou) {
+        if items[..kept]
+            .iter()
+            .all(|w| w.bbox().iou(items[k].bbox()) <= iou)
+        {
             items.swap(kept, k);
             kept += 1;
         }
@@ -546,21 +649,16 @@ pub struct PlateDetector {
     scratch: Mutex<Scratch>,
 }
 
-fn model_error(path: &Path) -> impl Fn(anyhow::Error) -> Error + '_ {
-    move |e| Error::Model { path: path.to_owned(), source: TractFailure(e) }
-}
-
-fn inference(e: anyhow::Error) -> Error {
-    Error::Inference(TractFailure(e))
-}
-
 impl PlateDetector {
     /// Loads the detector ONNX at `path` and the `[plate_detector]` table of the
     /// `manifest.toml` beside it; pins the input, optimises, plans, and checks the
     /// output shapes against the manifest on a blank frame.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
-        let onnx = std::fs::read(path).map_err(|source| Error::ModelFile { path: path.to_owned(), source })?;
+        let onnx = std::fs::read(path).map_err(|source| Error::ModelFile {
+            path: path.to_owned(),
+            source,
+        })?;
         let spec = PlateDetectorSpec::load(path.with_file_name("manifest.toml"))?;
         Self::from_onnx(&onnx, spec, path)
     }
@@ -570,19 +668,15 @@ impl PlateDetector {
     pub fn from_onnx(onnx: &[u8], spec: PlateDetectorSpec, path: &Path) -> Result<Self, Error> {
         let err = model_error(path);
         let (h, w) = (spec.height as usize, spec.width as usize);
-        // value_info may carry a symbolic batch that would not unify with the
-        // pinned 1 (DEPS.md): tract infers the shapes again from the input.
-        let framework = tract_onnx::onnx().with_ignore_value_info(true).with_ignore_output_shapes(true);
-        let plan = framework
-            .proto_model_for_read(&mut &onnx[..])
-            .and_then(|proto| framework.model_for_proto_model(&proto))
-            .and_then(|m| m.with_outputs_by_name(OUTPUTS))
-            .and_then(|m| m.with_input_fact(0, f32::fact([1, 3, h, w]).into()))
-            .and_then(|m| m.into_optimized())
-            .and_then(|m| m.into_runnable())
+        let plan = runtime::parse(onnx, &OUTPUTS)
+            .and_then(|m| runtime::plan_for(m, h, w))
             .map_err(&err)?;
         let scratch = Self::new_scratch(&plan, &spec).map_err(&err)?;
-        let detector = PlateDetector { spec, plan, scratch: Mutex::new(scratch) };
+        let detector = PlateDetector {
+            spec,
+            plan,
+            scratch: Mutex::new(scratch),
+        };
         detector.check_contract().map_err(&err)?;
         Ok(detector)
     }
@@ -590,7 +684,11 @@ impl PlateDetector {
     /// Another detector over the same loaded network, with its own run state.
     pub fn try_clone(&self) -> Result<Self, Error> {
         let scratch = Self::new_scratch(&self.plan, &self.spec).map_err(inference)?;
-        Ok(PlateDetector { spec: self.spec.clone(), plan: self.plan.clone(), scratch: Mutex::new(scratch) })
+        Ok(PlateDetector {
+            spec: self.spec.clone(),
+            plan: self.plan.clone(),
+            scratch: Mutex::new(scratch),
+        })
     }
 
     /// What the manifest said about the network.
@@ -601,7 +699,12 @@ impl PlateDetector {
     fn new_scratch(plan: &Arc<TypedSimplePlan>, spec: &PlateDetectorSpec) -> TractResult<Scratch> {
         Ok(Scratch {
             state: plan.spawn()?,
-            input: Arc::new(Tensor::zero::<f32>(&[1, 3, spec.height as usize, spec.width as usize])?),
+            input: Arc::new(Tensor::zero::<f32>(&[
+                1,
+                3,
+                spec.height as usize,
+                spec.width as usize,
+            ])?),
             dets: Detections::default(),
         })
     }
@@ -611,7 +714,10 @@ impl PlateDetector {
         let s = &self.spec;
         let (h, w) = (s.height as usize, s.width as usize);
         let (ps, rs) = (s.plate_stride as usize, s.region_stride as usize);
-        ([1, PLATE_CHANNELS, h / ps, w / ps], [1, REGION_CHANNELS, h / rs, w / rs])
+        (
+            [1, PLATE_CHANNELS, h / ps, w / ps],
+            [1, REGION_CHANNELS, h / rs, w / rs],
+        )
     }
 
     /// Runs a blank input once and checks the head shapes, so a Python/Rust
@@ -630,19 +736,7 @@ impl PlateDetector {
     }
 
     fn lock(&self) -> MutexGuard<'_, Scratch> {
-        match self.scratch.lock() {
-            Ok(g) => g,
-            Err(poisoned) => {
-                // A panic mid-run may have left the state mid-turn: start afresh
-                // (or keep the old one if even that fails; the next run reports it).
-                let mut g = poisoned.into_inner();
-                if let Ok(fresh) = Self::new_scratch(&self.plan, &self.spec) {
-                    *g = fresh;
-                }
-                self.scratch.clear_poison();
-                g
-            }
-        }
+        runtime::lock_or_renew(&self.scratch, || Self::new_scratch(&self.plan, &self.spec))
     }
 
     /// Finds plates, vehicles and loads in a frame of any size and pixel format.
@@ -657,17 +751,29 @@ impl PlateDetector {
 
     /// [`detect`](Self::detect) into a caller's buffers (cleared first), for a
     /// hot loop that wants no per-frame allocation of the lists.
-    pub fn detect_into<C: Crop + ?Sized>(&self, frame: &C, out: &mut Detections) -> Result<(), Error> {
+    pub fn detect_into<C: Crop + ?Sized>(
+        &self,
+        frame: &C,
+        out: &mut Detections,
+    ) -> Result<(), Error> {
         out.clear();
         let crop = frame.crop_ref();
         let (fw, fh) = crop.dimensions();
         if fw == 0 || fh == 0 {
-            return Err(Error::EmptyImage { width: fw, height: fh });
+            return Err(Error::EmptyImage {
+                width: fw,
+                height: fh,
+            });
         }
         let (in_w, in_h) = (self.spec.width, self.spec.height);
         // Bound the frame with its aspect kept, so the letterbox scale stays one number.
-        let k = (f64::from(in_w * MAX_OVERSAMPLE) / f64::from(fw)).min(f64::from(in_h * MAX_OVERSAMPLE) / f64::from(fh)).min(1.0);
-        let (bw, bh) = (((f64::from(fw) * k).round() as u32).max(1), ((f64::from(fh) * k).round() as u32).max(1));
+        let k = (f64::from(in_w * MAX_OVERSAMPLE) / f64::from(fw))
+            .min(f64::from(in_h * MAX_OVERSAMPLE) / f64::from(fh))
+            .min(1.0);
+        let (bw, bh) = (
+            ((f64::from(fw) * k).round() as u32).max(1),
+            ((f64::from(fh) * k).round() as u32).max(1),
+        );
         let rgb = preprocess::bounded_rgb(crop, bw, bh)?;
 
         let mut guard = self.lock();
@@ -676,21 +782,41 @@ impl PlateDetector {
         let input = Arc::make_mut(&mut scratch.input);
         let lb = {
             let mut view = input.to_plain_array_view_mut::<f32>().map_err(inference)?;
-            let dst = view.as_slice_mut().ok_or_else(|| inference(anyhow::anyhow!("input not contiguous")))?;
+            let dst = view
+                .as_slice_mut()
+                .ok_or_else(|| inference(anyhow::anyhow!("input not contiguous")))?;
             letterbox_into(&rgb, in_w, in_h, self.spec.pad, dst)
         };
-        let outputs = scratch.state.run(tvec![scratch.input.clone().into_tvalue()]).map_err(inference)?;
+        let outputs = scratch
+            .state
+            .run(tvec![scratch.input.clone().into_tvalue()])
+            .map_err(inference)?;
         // Undo the bounding step too: frame pixels are the caller's frame.
-        let lb = Letterbox { scale: lb.scale * rgb.width() as f32 / fw as f32, frame_w: fw, frame_h: fh };
+        let lb = Letterbox {
+            scale: lb.scale * rgb.width() as f32 / fw as f32,
+            frame_w: fw,
+            frame_h: fh,
+        };
 
         let (p, r) = self.head_shapes();
         let dets = &mut scratch.dets;
         dets.clear();
         let plate = outputs[0].to_plain_array_view::<f32>().map_err(inference)?;
-        let plate = plate.as_slice().ok_or_else(|| inference(anyhow::anyhow!("plate output not contiguous")))?;
-        decode_plates(plate, p[2], p[3], self.spec.plate_stride as f32, self.spec.score_threshold, &mut dets.plates);
+        let plate = plate
+            .as_slice()
+            .ok_or_else(|| inference(anyhow::anyhow!("plate output not contiguous")))?;
+        decode_plates(
+            plate,
+            p[2],
+            p[3],
+            self.spec.plate_stride as f32,
+            self.spec.score_threshold,
+            &mut dets.plates,
+        );
         let region = outputs[1].to_plain_array_view::<f32>().map_err(inference)?;
-        let region = region.as_slice().ok_or_else(|| inference(anyhow::anyhow!("region output not contiguous")))?;
+        let region = region
+            .as_slice()
+            .ok_or_else(|| inference(anyhow::anyhow!("region output not contiguous")))?;
         decode_regions(
             region,
             r[2],
@@ -755,7 +881,12 @@ fn sample_bilinear(img: &RgbImage, x: f64, y: f64) -> Rgb<u8> {
     let (x0, y0) = (fx.floor() as u32, fy.floor() as u32);
     let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
     let (tx, ty) = (fx - f64::from(x0), fy - f64::from(y0));
-    let (p00, p10, p01, p11) = (img.get_pixel(x0, y0).0, img.get_pixel(x1, y0).0, img.get_pixel(x0, y1).0, img.get_pixel(x1, y1).0);
+    let (p00, p10, p01, p11) = (
+        img.get_pixel(x0, y0).0,
+        img.get_pixel(x1, y0).0,
+        img.get_pixel(x0, y1).0,
+        img.get_pixel(x1, y1).0,
+    );
     Rgb(std::array::from_fn(|c| {
         let top = f64::from(p00[c]) * (1.0 - tx) + f64::from(p10[c]) * tx;
         let bottom = f64::from(p01[c]) * (1.0 - tx) + f64::from(p11[c]) * tx;
@@ -783,14 +914,20 @@ pub fn rectify_plate(frame: &RgbImage, plate: &PlateBox) -> RgbImage {
     let (mx, my) = (0.04 * w, 0.08 * h);
     let dst = [(mx, my), (mx + w, my), (mx + w, my + h), (mx, my + h)];
     // Output pixel → frame point.
-    let warp = (w.is_finite() && h.is_finite() && w >= 1.0 && h >= 1.0).then(|| homography(dst, q)).flatten();
+    let warp = (w.is_finite() && h.is_finite() && w >= 1.0 && h >= 1.0)
+        .then(|| homography(dst, q))
+        .flatten();
     let Some(m) = warp else {
         return crop_box(frame, &plate.bbox);
     };
-    let side = |v: f64, min: u32| (v.round().clamp(f64::from(min), f64::from(MAX_CROP_SIDE))) as u32;
+    let side =
+        |v: f64, min: u32| (v.round().clamp(f64::from(min), f64::from(MAX_CROP_SIDE))) as u32;
     let (out_w, out_h) = (side(w + 2.0 * mx, 8), side(h + 2.0 * my, 4));
     // When the crop was capped, sample the full quad on the smaller grid.
-    let (sx, sy) = ((w + 2.0 * mx) / f64::from(out_w), (h + 2.0 * my) / f64::from(out_h));
+    let (sx, sy) = (
+        (w + 2.0 * mx) / f64::from(out_w),
+        (h + 2.0 * my) / f64::from(out_h),
+    );
     RgbImage::from_fn(out_w, out_h, |ox, oy| {
         let (u, v) = ((f64::from(ox) + 0.5) * sx, (f64::from(oy) + 0.5) * sy);
         let z = m[6] * u + m[7] * v + m[8];
@@ -811,7 +948,13 @@ pub fn crop_box(frame: &RgbImage, bbox: &BBox) -> RgbImage {
     if fw == 0 || fh == 0 {
         return RgbImage::new(1, 1);
     }
-    let round = |v: f32, max: u32| if v.is_finite() { (v.round().max(0.0) as u32).min(max) } else { 0 };
+    let round = |v: f32, max: u32| {
+        if v.is_finite() {
+            (v.round().max(0.0) as u32).min(max)
+        } else {
+            0
+        }
+    };
     let x1 = round(bbox.x1, fw - 1);
     let y1 = round(bbox.y1, fh - 1);
     let x2 = round(bbox.x2, fw).max(x1 + 1);
@@ -831,12 +974,30 @@ mod tests {
     fn letterbox_round_trip_recovers_frame_coordinates() {
         for (fw, fh) in [(1920, 1080), (3392, 2072), (640, 384), (100, 900), (1, 1)] {
             let (lb, nw, nh) = Letterbox::fit(fw, fh, 640, 384);
-            assert!(nw <= 640 && nh <= 384 && (nw == 640 || nh == 384), "{fw}x{fh} -> {nw}x{nh}");
-            let p = Point { x: fw as f32 * 0.37, y: fh as f32 * 0.81 };
+            assert!(
+                nw <= 640 && nh <= 384 && (nw == 640 || nh == 384),
+                "{fw}x{fh} -> {nw}x{nh}"
+            );
+            let p = Point {
+                x: fw as f32 * 0.37,
+                y: fh as f32 * 0.81,
+            };
             let back = lb.to_frame(lb.to_input(p));
-            assert!((back.x - p.x).abs() < 1e-3 * fw as f32 && (back.y - p.y).abs() < 1e-3 * fh as f32);
-            let b = bx(fw as f32 * 0.1, fh as f32 * 0.2, fw as f32 * 0.5, fh as f32 * 0.6);
-            let input = bx(b.x1 * lb.scale, b.y1 * lb.scale, b.x2 * lb.scale, b.y2 * lb.scale);
+            assert!(
+                (back.x - p.x).abs() < 1e-3 * fw as f32 && (back.y - p.y).abs() < 1e-3 * fh as f32
+            );
+            let b = bx(
+                fw as f32 * 0.1,
+                fh as f32 * 0.2,
+                fw as f32 * 0.5,
+                fh as f32 * 0.6,
+            );
+            let input = bx(
+                b.x1 * lb.scale,
+                b.y1 * lb.scale,
+                b.x2 * lb.scale,
+                b.y2 * lb.scale,
+            );
             let f = lb.box_to_frame(input);
             assert!(f.iou(&b) > 0.999, "{f:?} vs {b:?}");
         }
@@ -873,15 +1034,30 @@ mod tests {
 
     #[test]
     fn nms_keeps_the_highest_and_drops_overlaps() {
-        let r = |x: f32, score: f32| Region { bbox: bx(x, 0.0, x + 10.0, 10.0), score };
-        let mut v = vec![r(0.0, 0.5), r(1.0, 0.9), r(50.0, 0.3), r(2.0, f32::NAN), r(0.5, 0.7)];
+        let r = |x: f32, score: f32| Region {
+            bbox: bx(x, 0.0, x + 10.0, 10.0),
+            score,
+        };
+        let mut v = vec![
+            r(0.0, 0.5),
+            r(1.0, 0.9),
+            r(50.0, 0.3),
+            r(2.0, f32::NAN),
+            r(0.5, 0.7),
+        ];
         nms(&mut v, 0.45);
         let scores: Vec<f32> = v.iter().map(|d| d.score).collect();
         // NaN sorts above everything with total_cmp (positive NaN): it is kept
         // first and suppresses its overlaps; what matters is a stable, total order.
         assert!(scores[0].is_nan(), "{scores:?}");
         assert_eq!(&scores[1..], &[0.3]);
-        let mut v = vec![r(0.0, 0.5), r(1.0, 0.9), r(50.0, 0.3), r(0.5, 0.7), r(3.0, 0.8)];
+        let mut v = vec![
+            r(0.0, 0.5),
+            r(1.0, 0.9),
+            r(50.0, 0.3),
+            r(0.5, 0.7),
+            r(3.0, 0.8),
+        ];
         nms(&mut v, 0.45);
         assert_eq!(v, vec![r(1.0, 0.9), r(50.0, 0.3)]);
         // A box at exactly the threshold is kept (drop only when IoU > nms_iou).
@@ -953,7 +1129,12 @@ mod tests {
         // A white parallelogram on black: the warp should give mostly white inside
         // the margins.
         let mut frame = RgbImage::new(200, 100);
-        let quad = [Point { x: 50.0, y: 30.0 }, Point { x: 150.0, y: 40.0 }, Point { x: 150.0, y: 70.0 }, Point { x: 50.0, y: 60.0 }];
+        let quad = [
+            Point { x: 50.0, y: 30.0 },
+            Point { x: 150.0, y: 40.0 },
+            Point { x: 150.0, y: 70.0 },
+            Point { x: 50.0, y: 60.0 },
+        ];
         for (x, y, p) in frame.enumerate_pixels_mut() {
             let (xf, yf) = (x as f32 + 0.5, y as f32 + 0.5);
             let top = 30.0 + (xf - 50.0) * 0.1;
@@ -961,7 +1142,12 @@ mod tests {
                 *p = Rgb([255, 255, 255]);
             }
         }
-        let plate = PlateBox { bbox: bx(50.0, 30.0, 150.0, 70.0), corners: quad, double_row: false, score: 1.0 };
+        let plate = PlateBox {
+            bbox: bx(50.0, 30.0, 150.0, 70.0),
+            corners: quad,
+            double_row: false,
+            score: 1.0,
+        };
         let crop = rectify_plate(&frame, &plate);
         let w = (100f32.powi(2) + 10f32.powi(2)).sqrt();
         assert_eq!(crop.width(), (w * 1.08).round() as u32);
@@ -973,10 +1159,22 @@ mod tests {
         assert!(crop.get_pixel(cw - cw / 10, ch - ch / 5).0[0] > 200);
         assert!(crop.get_pixel(0, 0).0[0] < 60);
         // Degenerate corners fall back to the box; an empty frame gives 1 x 1.
-        let flat = PlateBox { corners: [Point { x: 5.0, y: 5.0 }; 4], ..plate.clone() };
+        let flat = PlateBox {
+            corners: [Point { x: 5.0, y: 5.0 }; 4],
+            ..plate.clone()
+        };
         assert_eq!(rectify_plate(&frame, &flat).dimensions(), (100, 40));
-        assert_eq!(rectify_plate(&RgbImage::new(0, 0), &plate).dimensions(), (1, 1));
-        let wild = PlateBox { corners: [Point { x: f32::NAN, y: 1e30 }; 4], ..plate };
+        assert_eq!(
+            rectify_plate(&RgbImage::new(0, 0), &plate).dimensions(),
+            (1, 1)
+        );
+        let wild = PlateBox {
+            corners: [Point {
+                x: f32::NAN,
+                y: 1e30,
+            }; 4],
+            ..plate
+        };
         assert_eq!(rectify_plate(&frame, &wild).dimensions(), (100, 40));
     }
 
@@ -1014,7 +1212,12 @@ mod tests {
         "#;
         let spec = PlateDetectorSpec::from_toml(toml).unwrap();
         assert_eq!((spec.height, spec.width, spec.plate_stride), (384, 640, 8));
-        assert!(PlateDetectorSpec::from_toml("[plate_reader]\ninput = [1, 2]").unwrap_err().to_string().contains("no [plate_detector]"));
+        assert!(
+            PlateDetectorSpec::from_toml("[plate_reader]\ninput = [1, 2]")
+                .unwrap_err()
+                .to_string()
+                .contains("no [plate_detector]")
+        );
         let bad = toml.replace("region_stride = 16", "region_stride = 7");
         assert!(PlateDetectorSpec::from_toml(&bad).is_err());
     }

@@ -15,7 +15,8 @@ use tract_onnx::prelude::*;
 use crate::ctc::{self, Decoded};
 use crate::manifest::{PlateColor, PlateLayout, PlateReaderSpec};
 use crate::preprocess::{self, Crop, MAX_OVERSAMPLE};
-use crate::{Error, TractFailure};
+use crate::runtime::{inference, model_error};
+use crate::Error;
 
 /// The network's output names, in the order the plans return them.
 const OUTPUTS: [&str; 3] = ["ctc", "color", "layout"];
@@ -86,21 +87,15 @@ struct Heads {
     layout_confidence: f32,
 }
 
-fn model_error(path: &Path) -> impl Fn(anyhow::Error) -> Error + '_ {
-    move |e| Error::Model { path: path.to_owned(), source: TractFailure(e) }
-}
-
-fn inference(e: anyhow::Error) -> Error {
-    Error::Inference(TractFailure(e))
-}
-
 impl PlateReader {
     /// Loads the plate reader ONNX at `path` and the `manifest.toml` in the same
     /// folder, optimises and plans it, and checks its outputs against the manifest.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
-        let onnx = std::fs::read(path)
-            .map_err(|source| Error::ModelFile { path: path.to_owned(), source })?;
+        let onnx = std::fs::read(path).map_err(|source| Error::ModelFile {
+            path: path.to_owned(),
+            source,
+        })?;
         let spec = PlateReaderSpec::load(path.with_file_name("manifest.toml"))?;
         Self::from_onnx(&onnx, spec, path)
     }
@@ -112,8 +107,12 @@ impl PlateReader {
         // value_info and output shapes may carry the export's symbolic batch,
         // which would then refuse to unify with the pinned batch of 1
         // (DEPS.md): tract infers them again from the pinned input.
-        let framework = tract_onnx::onnx().with_ignore_value_info(true).with_ignore_output_shapes(true);
-        let proto = framework.proto_model_for_read(&mut &onnx[..]).map_err(&err)?;
+        let framework = tract_onnx::onnx()
+            .with_ignore_value_info(true)
+            .with_ignore_output_shapes(true);
+        let proto = framework
+            .proto_model_for_read(&mut &onnx[..])
+            .map_err(&err)?;
         let model = framework
             .model_for_proto_model(&proto)
             .and_then(|m| m.with_outputs_by_name(OUTPUTS))
@@ -203,12 +202,18 @@ impl PlateReader {
             Ok(())
         };
         let scratch = self.scratch.get_mut().unwrap_or_else(|p| p.into_inner());
-        let outputs = scratch.state.run(tvec![scratch.input.clone().into_tvalue()])?;
+        let outputs = scratch
+            .state
+            .run(tvec![scratch.input.clone().into_tvalue()])?;
         expect(&outputs, 1)?;
         if let Some(plan) = &self.batched {
             let (h, w) = (self.spec.height as usize, self.spec.width as usize);
             let two = Tensor::zero::<f32>(&[2, 3, h, w])?;
-            if plan.run(tvec![two.into_tvalue()]).map(|o| expect(&o, 2)).is_err() {
+            if plan
+                .run(tvec![two.into_tvalue()])
+                .map(|o| expect(&o, 2))
+                .is_err()
+            {
                 self.batched = None;
             }
         }
@@ -290,7 +295,10 @@ impl PlateReader {
         }
         // Every slot was filled above; the fallback only keeps this panic-free.
         let unread = || Err(inference(anyhow::anyhow!("crop skipped by read_batch")));
-        results.into_iter().map(|r| r.unwrap_or_else(unread)).collect()
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(unread))
+            .collect()
     }
 
     /// One batched run over `chunk` (already bounded RGB), plus one batched
@@ -305,14 +313,18 @@ impl PlateReader {
         let first = self.run_batched(plan, chunk.len(), |k, dst| {
             preprocess::resize_into(&chunk[k].1, w, h, dst)
         })?;
-        let heads: Vec<Heads> = (0..chunk.len()).map(|k| self.heads(&first, k)).collect::<Result<_, _>>()?;
-        let doubles: Vec<usize> =
-            (0..chunk.len()).filter(|&k| heads[k].layout == PlateLayout::Double).collect();
+        let heads: Vec<Heads> = (0..chunk.len())
+            .map(|k| self.heads(&first, k))
+            .collect::<Result<_, _>>()?;
+        let doubles: Vec<usize> = (0..chunk.len())
+            .filter(|&k| heads[k].layout == PlateLayout::Double)
+            .collect();
         let second = if doubles.is_empty() {
             None
         } else {
             Some(self.run_batched(plan, doubles.len(), |j, dst| {
-                let joined = preprocess::join_rows(&chunk[doubles[j]].1, &self.spec.double_row, w, h);
+                let joined =
+                    preprocess::join_rows(&chunk[doubles[j]].1, &self.spec.double_row, w, h);
                 preprocess::write_chw(&joined, dst)
             })?)
         };
@@ -336,9 +348,14 @@ impl PlateReader {
         // Unique unless tract kept a reference to the last input; then this copies.
         let input = Arc::make_mut(&mut scratch.input);
         let mut view = input.to_plain_array_view_mut::<f32>().map_err(inference)?;
-        let dst = view.as_slice_mut().ok_or_else(|| inference(anyhow::anyhow!("input not contiguous")))?;
+        let dst = view
+            .as_slice_mut()
+            .ok_or_else(|| inference(anyhow::anyhow!("input not contiguous")))?;
         fill(dst);
-        scratch.state.run(tvec![scratch.input.clone().into_tvalue()]).map_err(inference)
+        scratch
+            .state
+            .run(tvec![scratch.input.clone().into_tvalue()])
+            .map_err(inference)
     }
 
     /// Builds an `[n, 3, H, W]` input (item `k` filled by `fill(k, slice)`) and
@@ -353,7 +370,9 @@ impl PlateReader {
         let mut input = Tensor::zero::<f32>(&[n, 3, h, w]).map_err(inference)?;
         {
             let mut view = input.to_plain_array_view_mut::<f32>().map_err(inference)?;
-            let all = view.as_slice_mut().ok_or_else(|| inference(anyhow::anyhow!("input not contiguous")))?;
+            let all = view
+                .as_slice_mut()
+                .ok_or_else(|| inference(anyhow::anyhow!("input not contiguous")))?;
             for (k, dst) in all.chunks_exact_mut(3 * h * w).enumerate() {
                 fill(k, dst);
             }
@@ -377,8 +396,12 @@ impl PlateReader {
     /// Colour and layout of item `k` of a run's outputs.
     fn heads(&self, outputs: &[TValue], k: usize) -> Result<Heads, Error> {
         let row = |ix: usize, len: usize| -> Result<(usize, f32), Error> {
-            let view = outputs[ix].to_plain_array_view::<f32>().map_err(inference)?;
-            let all = view.as_slice().ok_or_else(|| inference(anyhow::anyhow!("output not contiguous")))?;
+            let view = outputs[ix]
+                .to_plain_array_view::<f32>()
+                .map_err(inference)?;
+            let all = view
+                .as_slice()
+                .ok_or_else(|| inference(anyhow::anyhow!("output not contiguous")))?;
             let logits = all.get(k * len..(k + 1) * len).unwrap_or(&[]);
             Ok(ctc::softmax_peak(logits))
         };
@@ -393,7 +416,13 @@ impl PlateReader {
     }
 
     /// Decodes item `k` of a `ctc` output `[N, T, C]` and puts the read together.
-    fn assemble(&self, ctc_out: &TValue, k: usize, heads: Heads, chars: &mut Vec<Decoded>) -> PlateRead {
+    fn assemble(
+        &self,
+        ctc_out: &TValue,
+        k: usize,
+        heads: Heads,
+        chars: &mut Vec<Decoded>,
+    ) -> PlateRead {
         let classes = 1 + self.spec.alphabet.len();
         let per_item = ctc_out.shape().get(1).copied().unwrap_or(0) * classes;
         let view = ctc_out.to_plain_array_view::<f32>().ok();

@@ -88,7 +88,10 @@ impl<T: Crop + ?Sized> Crop for &T {
 pub fn bounded_rgb(crop: CropRef<'_>, max_w: u32, max_h: u32) -> Result<Cow<'_, RgbImage>, Error> {
     let (w, h) = crop.dimensions();
     if w == 0 || h == 0 {
-        return Err(Error::EmptyImage { width: w, height: h });
+        return Err(Error::EmptyImage {
+            width: w,
+            height: h,
+        });
     }
     let (nw, nh) = (w.min(max_w.max(1)), h.min(max_h.max(1)));
     if (nw, nh) == (w, h) {
@@ -181,7 +184,12 @@ pub fn join_rows(src: &RgbImage, rows: &DoubleRow, w: u32, h: u32) -> RgbImage {
     let top = imageops::crop_imm(src, 0, 0, sw, top_end);
     let bottom = imageops::crop_imm(src, 0, bottom_start, sw, sh - bottom_start);
     let mut out = RgbImage::new(w, h);
-    imageops::replace(&mut out, &imageops::resize(&*top, top_w, h, FilterType::Triangle), 0, 0);
+    imageops::replace(
+        &mut out,
+        &imageops::resize(&*top, top_w, h, FilterType::Triangle),
+        0,
+        0,
+    );
     let bottom_w = w.saturating_sub(top_w);
     if bottom_w > 0 {
         let b = imageops::resize(&*bottom, bottom_w, h, FilterType::Triangle);
@@ -203,14 +211,19 @@ mod tests {
         for (w, h) in [(0, 0), (0, 5), (5, 0)] {
             let img = RgbImage::new(w, h);
             let err = bounded_rgb(CropRef::Rgb(&img), 10, 10).unwrap_err();
-            assert!(matches!(err, Error::EmptyImage { width, height } if (width, height) == (w, h)));
+            assert!(
+                matches!(err, Error::EmptyImage { width, height } if (width, height) == (w, h))
+            );
         }
     }
 
     #[test]
     fn small_rgb_is_borrowed_other_formats_converted() {
         let rgb = RgbImage::from_pixel(3, 2, RED);
-        assert!(matches!(bounded_rgb(CropRef::Rgb(&rgb), 10, 10).unwrap(), Cow::Borrowed(_)));
+        assert!(matches!(
+            bounded_rgb(CropRef::Rgb(&rgb), 10, 10).unwrap(),
+            Cow::Borrowed(_)
+        ));
         let grey = DynamicImage::ImageLuma8(GrayImage::from_pixel(3, 2, Luma([7])));
         let out = bounded_rgb(CropRef::Dynamic(&grey), 10, 10).unwrap();
         assert_eq!(out.get_pixel(2, 1), &Rgb([7, 7, 7]));
@@ -225,7 +238,8 @@ mod tests {
         let out = bounded_rgb(CropRef::Rgb(&wide), 100, 40).unwrap();
         assert_eq!(out.dimensions(), (100, 3));
         assert!(out.pixels().all(|p| *p == BLUE));
-        let grey = DynamicImage::ImageLuma16(image::ImageBuffer::from_pixel(300, 900, Luma([65535u16])));
+        let grey =
+            DynamicImage::ImageLuma16(image::ImageBuffer::from_pixel(300, 900, Luma([65535u16])));
         let out = bounded_rgb(CropRef::Dynamic(&grey), 100, 40).unwrap();
         assert_eq!(out.dimensions(), (100, 40));
         assert!(out.pixels().all(|p| *p == Rgb([255, 255, 255])));
@@ -239,7 +253,13 @@ mod tests {
         assert_eq!(out.get_pixel(0, 0), &RED);
         assert_eq!(out.get_pixel(1, 0), &BLUE);
         // a 1-pixel stripe pattern averages to the mid value
-        let img = RgbImage::from_fn(8, 1, |x, _| if x % 2 == 0 { Rgb([0; 3]) } else { Rgb([200; 3]) });
+        let img = RgbImage::from_fn(8, 1, |x, _| {
+            if x % 2 == 0 {
+                Rgb([0; 3])
+            } else {
+                Rgb([200; 3])
+            }
+        });
         let out = box_sample(8, 1, 1, 1, |x, y| img.get_pixel(x, y).0);
         assert_eq!(out.get_pixel(0, 0), &Rgb([100; 3]));
     }
@@ -263,10 +283,18 @@ mod tests {
 
     #[test]
     fn bands_follow_the_fractions() {
-        let rows = DoubleRow { top: 0.4, bottom: 0.3, top_width: 0.25 };
+        let rows = DoubleRow {
+            top: 0.4,
+            bottom: 0.3,
+            top_width: 0.25,
+        };
         assert_eq!(row_bands(&rows, 100), (40, 30));
         assert_eq!(row_bands(&rows, 1), (1, 0));
-        let rows = DoubleRow { top: 1.0, bottom: 0.99, top_width: 0.25 };
+        let rows = DoubleRow {
+            top: 1.0,
+            bottom: 0.99,
+            top_width: 0.25,
+        };
         assert_eq!(row_bands(&rows, 10), (10, 9));
     }
 
@@ -274,7 +302,11 @@ mod tests {
     fn join_puts_top_band_left_bottom_band_right() {
         // 40 rows: top 16 red, bottom 24 blue; top band = rows 0..16, bottom = 16..40.
         let src = RgbImage::from_fn(88, 40, |_, y| if y < 16 { RED } else { BLUE });
-        let rows = DoubleRow { top: 0.4, bottom: 0.4, top_width: 0.25 };
+        let rows = DoubleRow {
+            top: 0.4,
+            bottom: 0.4,
+            top_width: 0.25,
+        };
         let out = join_rows(&src, &rows, 168, 48);
         assert_eq!(out.dimensions(), (168, 48));
         let top_w = 42; // round(0.25 * 168)
@@ -289,7 +321,11 @@ mod tests {
     #[test]
     fn join_copes_with_tiny_crops() {
         let src = RgbImage::from_pixel(1, 1, RED);
-        let rows = DoubleRow { top: 0.35, bottom: 0.35, top_width: 0.3 };
+        let rows = DoubleRow {
+            top: 0.35,
+            bottom: 0.35,
+            top_width: 0.3,
+        };
         let out = join_rows(&src, &rows, 168, 48);
         assert_eq!(out.dimensions(), (168, 48));
         assert!(out.pixels().all(|p| *p == RED));

@@ -26,9 +26,15 @@ fn load() -> Option<(PlateDetector, CargoClassifier)> {
         && manifest.contains("[plate_detector]")
         && manifest.contains("[cargo_classifier]");
     // The models are shipped: their absence is a broken checkout, not a reason to skip.
-    assert!(exported, "{} lacks the exported plate detector / cargo classifier", dir.display());
-    let detector = PlateDetector::load(dir.join("plate_detector.onnx")).expect("the shipped detector loads");
-    let classifier = CargoClassifier::load(dir.join("cargo_classifier.onnx")).expect("the shipped classifier loads");
+    assert!(
+        exported,
+        "{} lacks the exported plate detector / cargo classifier",
+        dir.display()
+    );
+    let detector =
+        PlateDetector::load(dir.join("plate_detector.onnx")).expect("the shipped detector loads");
+    let classifier = CargoClassifier::load(dir.join("cargo_classifier.onnx"))
+        .expect("the shipped classifier loads");
     Some((detector, classifier))
 }
 
@@ -57,7 +63,16 @@ fn scenes() -> (PathBuf, Vec<Label>) {
                 "enclosed" => Cover::Enclosed,
                 other => panic!("unknown cover {other}"),
             };
-            Label { file: f[0].to_owned(), bbox: BBox { x1: n(1), y1: n(2), x2: n(3), y2: n(4) }, cover }
+            Label {
+                file: f[0].to_owned(),
+                bbox: BBox {
+                    x1: n(1),
+                    y1: n(2),
+                    x2: n(3),
+                    y2: n(4),
+                },
+                cover,
+            }
         })
         .collect();
     (dir, labels)
@@ -65,7 +80,9 @@ fn scenes() -> (PathBuf, Vec<Label>) {
 
 #[test]
 fn shipped_models_load_and_agree_with_the_manifest() {
-    let Some((detector, classifier)) = load() else { return };
+    let Some((detector, classifier)) = load() else {
+        return;
+    };
     let spec = detector.spec();
     assert_eq!((spec.height, spec.width), (384, 640));
     assert_eq!(classifier.spec().covers.len(), 5);
@@ -73,12 +90,17 @@ fn shipped_models_load_and_agree_with_the_manifest() {
     // A second handle shares the network and runs on its own state.
     let again = detector.try_clone().unwrap();
     let frame = RgbImage::from_pixel(320, 200, image::Rgb([90, 90, 90]));
-    assert_eq!(detector.detect(&frame).unwrap(), again.detect(&frame).unwrap());
+    assert_eq!(
+        detector.detect(&frame).unwrap(),
+        again.detect(&frame).unwrap()
+    );
 }
 
 #[test]
 fn synthetic_scenes_give_the_expected_plates_and_cover() {
-    let Some((detector, classifier)) = load() else { return };
+    let Some((detector, classifier)) = load() else {
+        return;
+    };
     let (dir, labels) = scenes();
     let mut files: Vec<&str> = labels.iter().map(|l| l.file.as_str()).collect();
     files.dedup();
@@ -88,14 +110,21 @@ fn synthetic_scenes_give_the_expected_plates_and_cover() {
         let frame = image::open(dir.join(file)).unwrap().to_rgb8();
         let dets = detector.detect(&frame).unwrap();
         let plates: Vec<_> = dets.plates.iter().map(|p| (p.bbox, p.score)).collect();
-        eprintln!("{file}: plates {plates:?}; {} vehicles", dets.vehicles.len());
+        eprintln!(
+            "{file}: plates {plates:?}; {} vehicles",
+            dets.vehicles.len()
+        );
         for l in labels.iter().filter(|l| l.file == *file) {
             // Plates under 30 px wide are labelled but not required.
             if l.bbox.x2 - l.bbox.x1 < 30.0 {
                 continue;
             }
             wanted += 1;
-            let best = dets.plates.iter().map(|p| p.bbox.iou(&l.bbox)).fold(0.0f32, f32::max);
+            let best = dets
+                .plates
+                .iter()
+                .map(|p| p.bbox.iou(&l.bbox))
+                .fold(0.0f32, f32::max);
             eprintln!("{file}: plate {:?} best IoU {best:.2}", l.bbox);
             found += usize::from(best >= 0.5);
         }
@@ -104,7 +133,11 @@ fn synthetic_scenes_give_the_expected_plates_and_cover() {
             let crop = rectify_plate(&frame, p);
             assert!(crop.width() >= 8 && crop.height() >= 4);
         }
-        let want = labels.iter().find(|l| l.file == *file).map(|l| l.cover).unwrap();
+        let want = labels
+            .iter()
+            .find(|l| l.file == *file)
+            .map(|l| l.cover)
+            .unwrap();
         let load = dets.loads.first();
         let read = load.map(|l| classifier.classify_box(&frame, &l.bbox).unwrap());
         eprintln!("{file}: load {load:?} -> {read:?}, want {want}");
@@ -114,21 +147,46 @@ fn synthetic_scenes_give_the_expected_plates_and_cover() {
     // the plates of scene_1 and scene_2 (IoU 0.66, 0.83) but misses scene_0's
     // 37 px plate: allow one miss, so the test catches a broken pipeline (which
     // finds none) rather than grading the model.
-    assert!(found + 1 >= wanted, "plates found at IoU >= 0.5: {found} of {wanted}");
-    assert!(covers_right >= files.len() - 1, "cover right on {covers_right} of {} scenes", files.len());
+    assert!(
+        found + 1 >= wanted,
+        "plates found at IoU >= 0.5: {found} of {wanted}"
+    );
+    assert!(
+        covers_right >= files.len() - 1,
+        "cover right on {covers_right} of {} scenes",
+        files.len()
+    );
 }
 
 #[test]
 fn bad_images_are_errors_not_panics() {
-    let Some((detector, classifier)) = load() else { return };
+    let Some((detector, classifier)) = load() else {
+        return;
+    };
     let empty = RgbImage::new(0, 0);
-    assert!(matches!(detector.detect(&empty), Err(Error::EmptyImage { width: 0, height: 0 })));
-    assert!(matches!(classifier.classify(&empty), Err(Error::EmptyImage { .. })));
-    assert!(matches!(detector.detect(&RgbImage::new(0, 50)), Err(Error::EmptyImage { .. })));
+    assert!(matches!(
+        detector.detect(&empty),
+        Err(Error::EmptyImage {
+            width: 0,
+            height: 0
+        })
+    ));
+    assert!(matches!(
+        classifier.classify(&empty),
+        Err(Error::EmptyImage { .. })
+    ));
+    assert!(matches!(
+        detector.detect(&RgbImage::new(0, 50)),
+        Err(Error::EmptyImage { .. })
+    ));
     let odd: Vec<DynamicImage> = vec![
         DynamicImage::ImageRgb8(RgbImage::new(1, 1)),
         DynamicImage::ImageLuma8(GrayImage::from_pixel(300, 200, image::Luma([128]))),
-        DynamicImage::ImageRgba8(RgbaImage::from_pixel(640, 384, image::Rgba([10, 200, 30, 0]))),
+        DynamicImage::ImageRgba8(RgbaImage::from_pixel(
+            640,
+            384,
+            image::Rgba([10, 200, 30, 0]),
+        )),
         DynamicImage::ImageRgb8(RgbImage::new(12_000, 40)),
         DynamicImage::ImageRgb8(RgbImage::new(3, 9_000)),
     ];
@@ -144,14 +202,19 @@ fn bad_images_are_errors_not_panics() {
 
 #[test]
 fn detector_reader_and_classifier_chain_on_a_scene() {
-    let Some((detector, classifier)) = load() else { return };
+    let Some((detector, classifier)) = load() else {
+        return;
+    };
     let reader = PlateReader::load(models_dir().join("plate_reader.onnx")).unwrap();
     let (dir, _) = scenes();
     let frame = image::open(dir.join("scene_1.jpg")).unwrap().to_rgb8();
     let dets = detector.detect(&frame).unwrap();
     for p in &dets.plates {
         let read = reader.read(&rectify_plate(&frame, p)).unwrap();
-        eprintln!("plate {:?} score {:.2} -> {:?} ({:.2})", p.bbox, p.score, read.text, read.confidence);
+        eprintln!(
+            "plate {:?} score {:.2} -> {:?} ({:.2})",
+            p.bbox, p.score, read.text, read.confidence
+        );
     }
     for l in &dets.loads {
         classifier.classify_box(&frame, &l.bbox).unwrap();

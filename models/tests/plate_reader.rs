@@ -62,17 +62,36 @@ fn shipped_model_reads_the_fixture_plates() {
     assert!(!fixtures.is_empty(), "no fixtures");
     let mut wrong = Vec::new();
     for f in &fixtures {
-        let read = reader().read(&f.image).unwrap_or_else(|e| panic!("{}: {e}", f.file));
+        let read = reader()
+            .read(&f.image)
+            .unwrap_or_else(|e| panic!("{}: {e}", f.file));
         assert_eq!(read.char_confidences.len(), read.text.chars().count());
-        assert!((0.0..=1.0).contains(&read.confidence), "{}: {read:?}", f.file);
+        assert!(
+            (0.0..=1.0).contains(&read.confidence),
+            "{}: {read:?}",
+            f.file
+        );
         if (read.text.as_str(), read.color, read.layout) != (f.text.as_str(), f.color, f.layout) {
             wrong.push(format!(
                 "{}: want {} {} {}, read {} {} {} ({:.2})",
-                f.file, f.text, f.color, f.layout, read.text, read.color, read.layout, read.confidence
+                f.file,
+                f.text,
+                f.color,
+                f.layout,
+                read.text,
+                read.color,
+                read.layout,
+                read.confidence
             ));
         }
     }
-    assert!(wrong.is_empty(), "{} of {} fixtures misread:\n{}", wrong.len(), fixtures.len(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} of {} fixtures misread:\n{}",
+        wrong.len(),
+        fixtures.len(),
+        wrong.join("\n")
+    );
 }
 
 #[test]
@@ -93,7 +112,12 @@ fn batch_reads_like_one_by_one() {
     for (f, b) in fixtures.iter().zip(batch) {
         let one = reader().read(&f.image).unwrap();
         let b = b.unwrap();
-        assert_eq!((&b.text, b.color, b.layout), (&one.text, one.color, one.layout), "{}", f.file);
+        assert_eq!(
+            (&b.text, b.color, b.layout),
+            (&one.text, one.color, one.layout),
+            "{}",
+            f.file
+        );
         for (x, y) in b.char_confidences.iter().zip(&one.char_confidences) {
             assert!((x - y).abs() < 1e-3, "{}: {x} vs {y}", f.file);
         }
@@ -104,12 +128,28 @@ fn batch_reads_like_one_by_one() {
 fn batch_keeps_order_and_fails_per_crop() {
     let fixtures = fixtures();
     let empty = DynamicImage::ImageRgb8(RgbImage::new(0, 0));
-    let crops = [&fixtures[0].image, &empty, &fixtures[fixtures.len() - 1].image];
+    let crops = [
+        &fixtures[0].image,
+        &empty,
+        &fixtures[fixtures.len() - 1].image,
+    ];
     let out = reader().read_batch(&crops);
     assert_eq!(out.len(), 3);
-    assert_eq!(out[0].as_ref().unwrap().text, reader().read(crops[0]).unwrap().text);
-    assert!(matches!(out[1], Err(Error::EmptyImage { width: 0, height: 0 })));
-    assert_eq!(out[2].as_ref().unwrap().text, reader().read(crops[2]).unwrap().text);
+    assert_eq!(
+        out[0].as_ref().unwrap().text,
+        reader().read(crops[0]).unwrap().text
+    );
+    assert!(matches!(
+        out[1],
+        Err(Error::EmptyImage {
+            width: 0,
+            height: 0
+        })
+    ));
+    assert_eq!(
+        out[2].as_ref().unwrap().text,
+        reader().read(crops[2]).unwrap().text
+    );
     assert!(reader().read_batch::<RgbImage>(&[]).is_empty());
 }
 
@@ -117,18 +157,27 @@ fn batch_keeps_order_and_fails_per_crop() {
 fn rgb_and_dynamic_inputs_read_the_same() {
     let f = &fixtures()[0];
     let rgb = f.image.to_rgb8();
-    assert_eq!(reader().read(&rgb).unwrap(), reader().read(&f.image).unwrap());
+    assert_eq!(
+        reader().read(&rgb).unwrap(),
+        reader().read(&f.image).unwrap()
+    );
 }
 
 #[test]
 fn threads_share_one_reader() {
     let fixtures = Arc::new(fixtures());
-    let want: Vec<String> = fixtures.iter().map(|f| reader().read(&f.image).unwrap().text).collect();
+    let want: Vec<String> = fixtures
+        .iter()
+        .map(|f| reader().read(&f.image).unwrap().text)
+        .collect();
     let handles: Vec<_> = (0..4)
         .map(|_| {
             let fixtures = fixtures.clone();
             std::thread::spawn(move || {
-                fixtures.iter().map(|f| reader().read(&f.image).unwrap().text).collect::<Vec<_>>()
+                fixtures
+                    .iter()
+                    .map(|f| reader().read(&f.image).unwrap().text)
+                    .collect::<Vec<_>>()
             })
         })
         .collect();
@@ -143,7 +192,10 @@ fn threads_share_one_reader() {
 fn empty_image_is_an_error() {
     for (w, h) in [(0, 0), (0, 24), (94, 0)] {
         let err = reader().read(&RgbImage::new(w, h)).unwrap_err();
-        assert!(matches!(err, Error::EmptyImage { width, height } if (width, height) == (w, h)), "{err}");
+        assert!(
+            matches!(err, Error::EmptyImage { width, height } if (width, height) == (w, h)),
+            "{err}"
+        );
         assert!(err.to_string().contains("empty"));
     }
 }
@@ -151,20 +203,54 @@ fn empty_image_is_an_error() {
 #[test]
 fn odd_images_give_a_result_without_panic() {
     let odd: Vec<(&str, DynamicImage)> = vec![
-        ("1x1", DynamicImage::ImageRgb8(RgbImage::from_pixel(1, 1, Rgb([20, 60, 180])))),
-        ("grey", DynamicImage::ImageLuma8(GrayImage::from_pixel(94, 24, Luma([128])))),
-        ("rgba", DynamicImage::ImageRgba8(RgbaImage::from_pixel(94, 24, Rgba([20, 60, 180, 0])))),
-        ("16-bit", DynamicImage::ImageRgb16(ImageBuffer::from_pixel(94, 24, Rgb([9000u16, 20000, 60000])))),
-        ("f32", DynamicImage::ImageRgb32F(ImageBuffer::from_pixel(94, 24, Rgb([0.1f32, 0.3, 0.9])))),
-        ("20000x1", DynamicImage::ImageRgb8(RgbImage::from_pixel(20000, 1, Rgb([200, 180, 10])))),
-        ("1x20000", DynamicImage::ImageLuma8(GrayImage::from_pixel(1, 20000, Luma([3])))),
+        (
+            "1x1",
+            DynamicImage::ImageRgb8(RgbImage::from_pixel(1, 1, Rgb([20, 60, 180]))),
+        ),
+        (
+            "grey",
+            DynamicImage::ImageLuma8(GrayImage::from_pixel(94, 24, Luma([128]))),
+        ),
+        (
+            "rgba",
+            DynamicImage::ImageRgba8(RgbaImage::from_pixel(94, 24, Rgba([20, 60, 180, 0]))),
+        ),
+        (
+            "16-bit",
+            DynamicImage::ImageRgb16(ImageBuffer::from_pixel(
+                94,
+                24,
+                Rgb([9000u16, 20000, 60000]),
+            )),
+        ),
+        (
+            "f32",
+            DynamicImage::ImageRgb32F(ImageBuffer::from_pixel(94, 24, Rgb([0.1f32, 0.3, 0.9]))),
+        ),
+        (
+            "20000x1",
+            DynamicImage::ImageRgb8(RgbImage::from_pixel(20000, 1, Rgb([200, 180, 10]))),
+        ),
+        (
+            "1x20000",
+            DynamicImage::ImageLuma8(GrayImage::from_pixel(1, 20000, Luma([3]))),
+        ),
         // 10000x10000: bounded before the resize (box-sampled to 4x the input).
-        ("10000x10000", DynamicImage::ImageLuma8(GrayImage::from_raw(10000, 10000, vec![77; 100_000_000]).unwrap())),
+        (
+            "10000x10000",
+            DynamicImage::ImageLuma8(
+                GrayImage::from_raw(10000, 10000, vec![77; 100_000_000]).unwrap(),
+            ),
+        ),
     ];
     for (name, img) in &odd {
         let read = reader().read(img).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!((0.0..=1.0).contains(&read.confidence), "{name}: {read:?}");
-        assert_eq!(read.char_confidences.len(), read.text.chars().count(), "{name}");
+        assert_eq!(
+            read.char_confidences.len(),
+            read.text.chars().count(),
+            "{name}"
+        );
     }
     // The same through the batch path.
     let all: Vec<&DynamicImage> = odd.iter().map(|(_, i)| i).collect();
@@ -175,7 +261,10 @@ fn odd_images_give_a_result_without_panic() {
 fn missing_model_is_a_clear_error() {
     let err = PlateReader::load("/nonexistent/plate_reader.onnx").unwrap_err();
     assert!(matches!(err, Error::ModelFile { .. }), "{err:?}");
-    assert!(err.to_string().contains("/nonexistent/plate_reader.onnx"), "{err}");
+    assert!(
+        err.to_string().contains("/nonexistent/plate_reader.onnx"),
+        "{err}"
+    );
 }
 
 /// A temp folder with `onnx` bytes as `plate_reader.onnx` and the shipped manifest
@@ -185,7 +274,11 @@ fn model_dir(onnx: &[u8], manifest: Option<&str>) -> (tempfile::TempDir, PathBuf
     let path = dir.path().join("plate_reader.onnx");
     std::fs::write(&path, onnx).unwrap();
     let shipped = std::fs::read_to_string(model_path().with_file_name("manifest.toml")).unwrap();
-    std::fs::write(dir.path().join("manifest.toml"), manifest.unwrap_or(&shipped)).unwrap();
+    std::fs::write(
+        dir.path().join("manifest.toml"),
+        manifest.unwrap_or(&shipped),
+    )
+    .unwrap();
     (dir, path)
 }
 
@@ -200,7 +293,10 @@ fn corrupt_model_is_a_clear_error() {
         let (_dir, path) = model_dir(&bytes, None);
         let err = PlateReader::load(&path).unwrap_err();
         assert!(matches!(err, Error::Model { .. }), "{what}: {err:?}");
-        assert!(err.to_string().contains("plate_reader.onnx"), "{what}: {err}");
+        assert!(
+            err.to_string().contains("plate_reader.onnx"),
+            "{what}: {err}"
+        );
     }
 }
 
@@ -221,7 +317,10 @@ fn missing_or_disagreeing_manifest_is_a_clear_error() {
         spec.height,
         spec.width,
         spec.alphabet,
-        spec.colors[..spec.colors.len() - 1].iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+        spec.colors[..spec.colors.len() - 1]
+            .iter()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>(),
         spec.double_row.top,
         spec.double_row.bottom,
         spec.double_row.top_width,

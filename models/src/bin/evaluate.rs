@@ -98,12 +98,28 @@ fn main() -> Result<()> {
             let summary = plates(&dir, &out, &resolve_model(model))?;
             println!("{}", serde_json::to_string(&summary)?);
         }
-        Command::Frames { dir, out, models: m } => {
-            let summary = frames::frames(&dir, &out, &frames::ModelPaths::resolve(m.detector, m.reader, m.classifier))?;
+        Command::Frames {
+            dir,
+            out,
+            models: m,
+        } => {
+            let summary = frames::frames(
+                &dir,
+                &out,
+                &frames::ModelPaths::resolve(m.detector, m.reader, m.classifier),
+            )?;
             println!("{}", serde_json::to_string(&summary)?);
         }
-        Command::Checkpoint { dir, out, models: m } => {
-            let summary = frames::checkpoint(&dir, &out, &frames::ModelPaths::resolve(m.detector, m.reader, m.classifier))?;
+        Command::Checkpoint {
+            dir,
+            out,
+            models: m,
+        } => {
+            let summary = frames::checkpoint(
+                &dir,
+                &out,
+                &frames::ModelPaths::resolve(m.detector, m.reader, m.classifier),
+            )?;
             println!("{}", serde_json::to_string(&summary)?);
         }
     }
@@ -173,7 +189,14 @@ struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, exact: bool, truth_len: usize, edit: usize, color: Option<bool>, layout: Option<bool>) {
+    fn add(
+        &mut self,
+        exact: bool,
+        truth_len: usize,
+        edit: usize,
+        color: Option<bool>,
+        layout: Option<bool>,
+    ) {
         self.n += 1;
         self.exact += usize::from(exact);
         self.chars += truth_len;
@@ -208,7 +231,11 @@ fn ratio(a: usize, b: usize) -> f64 {
 /// `"blue (inferred)"`, `"blue(ccpd2019: blue only)"`, `"Yellow"` → the colour of
 /// the leading word; empty or unknown → `None` (left out of colour accuracy).
 fn leading_color(s: &str) -> Option<PlateColor> {
-    let word: String = s.trim().chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+    let word: String = s
+        .trim()
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
     word.parse().ok()
 }
 
@@ -220,7 +247,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         cur[0] = i + 1;
         for (j, &cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         std::mem::swap(&mut prev, &mut cur);
     }
@@ -235,11 +264,14 @@ fn plates(dir: &Path, out: &Path, model: &Path) -> Result<Summary> {
         .deserialize()
         .collect::<Result<_, _>>()
         .with_context(|| format!("parsing {}", labels_path.display()))?;
-    let reader = PlateReader::load(model).with_context(|| format!("loading {}", model.display()))?;
+    let reader =
+        PlateReader::load(model).with_context(|| format!("loading {}", model.display()))?;
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
     }
-    let mut csv_out = csv::Writer::from_path(out).with_context(|| format!("creating {}", out.display()))?;
+    let mut csv_out =
+        csv::Writer::from_path(out).with_context(|| format!("creating {}", out.display()))?;
 
     let mut all = Tally::default();
     let mut by_color: BTreeMap<String, Tally> = BTreeMap::new();
@@ -265,7 +297,8 @@ fn plates(dir: &Path, out: &Path, model: &Path) -> Result<Summary> {
             source: &label.source_repo,
             error: String::new(),
         };
-        let (mut color_ok, mut layout_ok) = (color_truth.map(|_| false), layout_truth.map(|_| false));
+        let (mut color_ok, mut layout_ok) =
+            (color_truth.map(|_| false), layout_truth.map(|_| false));
         match open_image(&dir.join(&label.file)) {
             Err(e) => row.error = format!("unreadable image: {e}"),
             Ok(img) => {
@@ -295,31 +328,74 @@ fn plates(dir: &Path, out: &Path, model: &Path) -> Result<Summary> {
         let truth_len = truth.chars().count();
         let edit = edit_distance(truth, &row.predicted);
         let groups = [
-            (&mut by_color, if row.color_truth.is_empty() { "unknown" } else { &row.color_truth }),
-            (&mut by_layout, if row.layout_truth.is_empty() { "unknown" } else { &row.layout_truth }),
-            (&mut by_source, if row.source.is_empty() { "unknown" } else { row.source }),
+            (
+                &mut by_color,
+                if row.color_truth.is_empty() {
+                    "unknown"
+                } else {
+                    &row.color_truth
+                },
+            ),
+            (
+                &mut by_layout,
+                if row.layout_truth.is_empty() {
+                    "unknown"
+                } else {
+                    &row.layout_truth
+                },
+            ),
+            (
+                &mut by_source,
+                if row.source.is_empty() {
+                    "unknown"
+                } else {
+                    row.source
+                },
+            ),
         ];
         for (map, key) in groups {
-            map.entry(key.to_owned()).or_default().add(row.exact, truth_len, edit, color_ok, layout_ok);
+            map.entry(key.to_owned())
+                .or_default()
+                .add(row.exact, truth_len, edit, color_ok, layout_ok);
         }
         all.add(row.exact, truth_len, edit, color_ok, layout_ok);
-        csv_out.serialize(&row).with_context(|| format!("writing {}", out.display()))?;
+        csv_out
+            .serialize(&row)
+            .with_context(|| format!("writing {}", out.display()))?;
     }
-    csv_out.flush().with_context(|| format!("writing {}", out.display()))?;
+    csv_out
+        .flush()
+        .with_context(|| format!("writing {}", out.display()))?;
 
-    print!("{}", report(&all, &[("colour", &by_color), ("layout", &by_layout), ("source", &by_source)]));
+    print!(
+        "{}",
+        report(
+            &all,
+            &[
+                ("colour", &by_color),
+                ("layout", &by_layout),
+                ("source", &by_source)
+            ]
+        )
+    );
     Ok(Summary {
         n: all.n,
         exact: all.exact_rate(),
         char_acc: all.char_acc(),
-        ms_per_crop: if reads == 0 { 0.0 } else { read_ms / reads as f64 },
+        ms_per_crop: if reads == 0 {
+            0.0
+        } else {
+            read_ms / reads as f64
+        },
     })
 }
 
 /// Decodes an image by its content, not its name (one dev crop is a PNG saved
 /// as `.jpg`).
 fn open_image(path: &Path) -> image::ImageResult<image::DynamicImage> {
-    image::ImageReader::open(path)?.with_guessed_format()?.decode()
+    image::ImageReader::open(path)?
+        .with_guessed_format()?
+        .decode()
 }
 
 /// The per-group accuracy tables.
@@ -338,7 +414,11 @@ fn report(all: &Tally, groups: &[(&str, &BTreeMap<String, Tally>)]) -> String {
     };
     for (title, map) in groups {
         let head = format!("by {title}");
-        let _ = writeln!(s, "{head:<42} {:>5} {:>8} {:>8} {:>9} {:>9}", "n", "exact", "char", "colour", "layout");
+        let _ = writeln!(
+            s,
+            "{head:<42} {:>5} {:>8} {:>8} {:>9} {:>9}",
+            "n", "exact", "char", "colour", "layout"
+        );
         for (name, t) in map.iter() {
             line(&mut s, name, t);
         }
@@ -354,7 +434,10 @@ mod tests {
     #[test]
     fn colour_is_the_leading_word() {
         assert_eq!(leading_color("blue (inferred)"), Some(PlateColor::Blue));
-        assert_eq!(leading_color("blue(ccpd2019: blue only)"), Some(PlateColor::Blue));
+        assert_eq!(
+            leading_color("blue(ccpd2019: blue only)"),
+            Some(PlateColor::Blue)
+        );
         assert_eq!(leading_color("yellow"), Some(PlateColor::Yellow));
         assert_eq!(leading_color(""), None);
         assert_eq!(leading_color("unknown"), None);

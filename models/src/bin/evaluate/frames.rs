@@ -42,14 +42,20 @@ impl ModelPaths {
             if p.exists() || p.is_absolute() {
                 return p;
             }
-            let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("onnx").join(p.file_name().unwrap_or_default());
+            let here = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("onnx")
+                .join(p.file_name().unwrap_or_default());
             if here.exists() {
                 here
             } else {
                 p
             }
         };
-        ModelPaths { detector: fix(detector), reader: fix(reader), classifier: fix(classifier) }
+        ModelPaths {
+            detector: fix(detector),
+            reader: fix(reader),
+            classifier: fix(classifier),
+        }
     }
 }
 
@@ -63,19 +69,25 @@ fn ratio(a: usize, b: usize) -> f64 {
 
 fn read_labels<T: for<'de> Deserialize<'de>>(dir: &Path) -> Result<Vec<T>> {
     let path = dir.join("labels.csv");
-    let mut r = csv::Reader::from_path(&path).with_context(|| format!("opening {}", path.display()))?;
-    r.deserialize().collect::<Result<_, _>>().with_context(|| format!("parsing {}", path.display()))
+    let mut r =
+        csv::Reader::from_path(&path).with_context(|| format!("opening {}", path.display()))?;
+    r.deserialize()
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("parsing {}", path.display()))
 }
 
 /// Opens an image by its content, not its extension (some frames are PNGs
 /// named `.jpg`).
 fn open_image(path: &Path) -> image::ImageResult<image::DynamicImage> {
-    image::ImageReader::open(path)?.with_guessed_format()?.decode()
+    image::ImageReader::open(path)?
+        .with_guessed_format()?
+        .decode()
 }
 
 fn csv_writer(out: &Path) -> Result<csv::Writer<std::fs::File>> {
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
     }
     csv::Writer::from_path(out).with_context(|| format!("creating {}", out.display()))
 }
@@ -152,8 +164,10 @@ fn match_boxes(preds: &[PlateBox], truths: &[BBox], thr: f32) -> Vec<(usize, usi
 
 pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
     let labels: Vec<FrameLabel> = read_labels(dir)?;
-    let detector = PlateDetector::load(&m.detector).with_context(|| format!("loading {}", m.detector.display()))?;
-    let reader = PlateReader::load(&m.reader).with_context(|| format!("loading {}", m.reader.display()))?;
+    let detector = PlateDetector::load(&m.detector)
+        .with_context(|| format!("loading {}", m.detector.display()))?;
+    let reader =
+        PlateReader::load(&m.reader).with_context(|| format!("loading {}", m.reader.display()))?;
     let mut csv_out = csv_writer(out)?;
     // Frames in first-seen order, each with its labelled plates.
     let mut files: Vec<(&str, Vec<&FrameLabel>)> = Vec::new();
@@ -174,7 +188,10 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
             })
             .collect();
         n_plates += plated.len();
-        readable += plated.iter().filter(|(l, _)| !l.plate_text.trim().is_empty()).count();
+        readable += plated
+            .iter()
+            .filter(|(l, _)| !l.plate_text.trim().is_empty())
+            .count();
         let blank = |outcome, truth, error: String| FrameRow {
             file,
             outcome,
@@ -194,7 +211,11 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
             Err(e) => {
                 eprintln!("{file}: unreadable image: {e} (its plates count as missed)");
                 for (l, _) in &plated {
-                    csv_out.serialize(blank("miss", l.plate_text.trim(), format!("unreadable image: {e}")))?;
+                    csv_out.serialize(blank(
+                        "miss",
+                        l.plate_text.trim(),
+                        format!("unreadable image: {e}"),
+                    ))?;
                 }
                 continue;
             }
@@ -207,7 +228,11 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
             Err(e) => {
                 eprintln!("{file}: detect failed: {e}");
                 for (l, _) in &plated {
-                    csv_out.serialize(blank("miss", l.plate_text.trim(), format!("detect failed: {e}")))?;
+                    csv_out.serialize(blank(
+                        "miss",
+                        l.plate_text.trim(),
+                        format!("detect failed: {e}"),
+                    ))?;
                 }
                 continue;
             }
@@ -218,11 +243,22 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
         let truths: Vec<BBox> = plated.iter().map(|(_, b)| *b).collect();
         let pairs = match_boxes(&dets.plates, &truths, 0.5);
         tp += pairs.len();
-        let read = |p: &PlateBox| reader.read(&rectify_plate(&frame, p)).map(|r| r.text).unwrap_or_default();
+        let read = |p: &PlateBox| {
+            reader
+                .read(&rectify_plate(&frame, p))
+                .map(|r| r.text)
+                .unwrap_or_default()
+        };
         for (t, (l, b)) in plated.iter().enumerate() {
             let truth = l.plate_text.trim();
             let Some(&(p, _)) = pairs.iter().find(|(_, tt)| *tt == t) else {
-                csv_out.serialize(FrameRow { x1: Some(b.x1), y1: Some(b.y1), x2: Some(b.x2), y2: Some(b.y2), ..blank("miss", truth, String::new()) })?;
+                csv_out.serialize(FrameRow {
+                    x1: Some(b.x1),
+                    y1: Some(b.y1),
+                    x2: Some(b.x2),
+                    y2: Some(b.y2),
+                    ..blank("miss", truth, String::new())
+                })?;
                 continue;
             };
             let plate = &dets.plates[p];
@@ -242,7 +278,11 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
                 ..blank("tp", truth, String::new())
             })?;
         }
-        let unmatched = dets.plates.iter().enumerate().filter(|(p, _)| !pairs.iter().any(|(pp, _)| pp == p));
+        let unmatched = dets
+            .plates
+            .iter()
+            .enumerate()
+            .filter(|(p, _)| !pairs.iter().any(|(pp, _)| pp == p));
         for (_, plate) in unmatched {
             csv_out.serialize(FrameRow {
                 read: read(plate),
@@ -255,7 +295,9 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
             })?;
         }
     }
-    csv_out.flush().with_context(|| format!("writing {}", out.display()))?;
+    csv_out
+        .flush()
+        .with_context(|| format!("writing {}", out.display()))?;
     let s = FramesSummary {
         n_frames: files.len(),
         n_plates,
@@ -316,7 +358,12 @@ pub struct CheckpointSummary {
 
 /// What the checkpoint evaluation sees in one frame: plates found, their texts,
 /// the best load box and its classification.
-type Perceived = (usize, Vec<String>, Option<models::Region>, Option<models::CargoRead>);
+type Perceived = (
+    usize,
+    Vec<String>,
+    Option<models::Region>,
+    Option<models::CargoRead>,
+);
 
 fn perceive(
     detector: &PlateDetector,
@@ -325,19 +372,27 @@ fn perceive(
     frame: &image::RgbImage,
 ) -> Result<Perceived, models::Error> {
     let dets = detector.detect(frame)?;
-    let texts: Vec<String> =
-        dets.plates.iter().map(|p| reader.read(&rectify_plate(frame, p)).map(|r| r.text)).collect::<Result<_, _>>()?;
+    let texts: Vec<String> = dets
+        .plates
+        .iter()
+        .map(|p| reader.read(&rectify_plate(frame, p)).map(|r| r.text))
+        .collect::<Result<_, _>>()?;
     // The contract's choice without a plate-to-vehicle link: the best load box.
     let load = dets.loads.first().copied();
-    let cargo = load.map(|ld| classifier.classify_box(frame, &ld.bbox)).transpose()?;
+    let cargo = load
+        .map(|ld| classifier.classify_box(frame, &ld.bbox))
+        .transpose()?;
     Ok((dets.plates.len(), texts, load, cargo))
 }
 
 pub fn checkpoint(dir: &Path, out: &Path, m: &ModelPaths) -> Result<CheckpointSummary> {
     let labels: Vec<CheckpointLabel> = read_labels(dir)?;
-    let detector = PlateDetector::load(&m.detector).with_context(|| format!("loading {}", m.detector.display()))?;
-    let reader = PlateReader::load(&m.reader).with_context(|| format!("loading {}", m.reader.display()))?;
-    let classifier = CargoClassifier::load(&m.classifier).with_context(|| format!("loading {}", m.classifier.display()))?;
+    let detector = PlateDetector::load(&m.detector)
+        .with_context(|| format!("loading {}", m.detector.display()))?;
+    let reader =
+        PlateReader::load(&m.reader).with_context(|| format!("loading {}", m.reader.display()))?;
+    let classifier = CargoClassifier::load(&m.classifier)
+        .with_context(|| format!("loading {}", m.classifier.display()))?;
     let mut csv_out = csv_writer(out)?;
     let (mut found, mut readable, mut read_ok, mut cover_known, mut cover_ok) = (0, 0, 0, 0, 0);
     let (mut ms, mut runs) = (0.0f64, 0usize);
@@ -352,7 +407,9 @@ pub fn checkpoint(dir: &Path, out: &Path, m: &ModelPaths) -> Result<CheckpointSu
             plates_found: 0,
             plates_read: String::new(),
             plate_read_ok: false,
-            want_cover: want_cover.map(|c| c.to_string()).unwrap_or_else(|| l.cover_state_source_label.clone()),
+            want_cover: want_cover
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| l.cover_state_source_label.clone()),
             cover: String::new(),
             material: String::new(),
             cover_confidence: None,
@@ -377,12 +434,16 @@ pub fn checkpoint(dir: &Path, out: &Path, m: &ModelPaths) -> Result<CheckpointSu
                         row.ms = Some(took);
                         row.plates_found = n;
                         found += usize::from(n > 0);
-                        row.plate_read_ok = !want_plate.is_empty() && texts.iter().any(|t| t == want_plate);
+                        row.plate_read_ok =
+                            !want_plate.is_empty() && texts.iter().any(|t| t == want_plate);
                         read_ok += usize::from(row.plate_read_ok);
                         row.plates_read = texts.join(";");
                         if let (Some(ld), Some(c)) = (load, cargo) {
                             let b = ld.bbox;
-                            row.load_box = format!("{:.0} {:.0} {:.0} {:.0} ({:.2})", b.x1, b.y1, b.x2, b.y2, ld.score);
+                            row.load_box = format!(
+                                "{:.0} {:.0} {:.0} {:.0} ({:.2})",
+                                b.x1, b.y1, b.x2, b.y2, ld.score
+                            );
                             row.cover = c.cover.to_string();
                             row.material = c.material.to_string();
                             row.cover_confidence = Some(c.cover_confidence);
@@ -400,17 +461,37 @@ pub fn checkpoint(dir: &Path, out: &Path, m: &ModelPaths) -> Result<CheckpointSu
         println!(
             "  {}: want {} / {}; read [{}]; load {} -> {} / {} {}",
             l.file,
-            if want_plate.is_empty() { "(none)" } else { want_plate },
+            if want_plate.is_empty() {
+                "(none)"
+            } else {
+                want_plate
+            },
             row.want_cover,
             row.plates_read,
-            if row.load_box.is_empty() { "none" } else { &row.load_box },
-            if row.cover.is_empty() { "unknown" } else { &row.cover },
-            if row.material.is_empty() { "unknown" } else { &row.material },
+            if row.load_box.is_empty() {
+                "none"
+            } else {
+                &row.load_box
+            },
+            if row.cover.is_empty() {
+                "unknown"
+            } else {
+                &row.cover
+            },
+            if row.material.is_empty() {
+                "unknown"
+            } else {
+                &row.material
+            },
             if row.cover_ok { "OK" } else { "WRONG" },
         );
-        csv_out.serialize(&row).with_context(|| format!("writing {}", out.display()))?;
+        csv_out
+            .serialize(&row)
+            .with_context(|| format!("writing {}", out.display()))?;
     }
-    csv_out.flush().with_context(|| format!("writing {}", out.display()))?;
+    csv_out
+        .flush()
+        .with_context(|| format!("writing {}", out.display()))?;
     Ok(CheckpointSummary {
         n: labels.len(),
         plate_found: found,
@@ -429,12 +510,35 @@ mod tests {
     use models::Point;
 
     fn plate(x: f32, score: f32) -> PlateBox {
-        PlateBox { bbox: BBox { x1: x, y1: 0.0, x2: x + 10.0, y2: 5.0 }, corners: [Point::default(); 4], double_row: false, score }
+        PlateBox {
+            bbox: BBox {
+                x1: x,
+                y1: 0.0,
+                x2: x + 10.0,
+                y2: 5.0,
+            },
+            corners: [Point::default(); 4],
+            double_row: false,
+            score,
+        }
     }
 
     #[test]
     fn matching_is_greedy_by_score_and_one_to_one() {
-        let truths = [BBox { x1: 0.0, y1: 0.0, x2: 10.0, y2: 5.0 }, BBox { x1: 100.0, y1: 0.0, x2: 110.0, y2: 5.0 }];
+        let truths = [
+            BBox {
+                x1: 0.0,
+                y1: 0.0,
+                x2: 10.0,
+                y2: 5.0,
+            },
+            BBox {
+                x1: 100.0,
+                y1: 0.0,
+                x2: 110.0,
+                y2: 5.0,
+            },
+        ];
         // Two predictions on the first truth: the higher score takes it, the other is a FP.
         let preds = [plate(1.0, 0.5), plate(0.0, 0.9), plate(300.0, 0.8)];
         assert_eq!(match_boxes(&preds, &truths, 0.5), vec![(1, 0)]);
