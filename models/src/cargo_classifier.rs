@@ -221,10 +221,7 @@ impl CargoClassifier {
     /// the `manifest.toml` beside it; pins, optimises, plans and checks it.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
-        let onnx = std::fs::read(path).map_err(|source| Error::ModelFile {
-            path: path.to_owned(),
-            source,
-        })?;
+        let onnx = runtime::read_model(path)?;
         let spec = CargoClassifierSpec::load(path.with_file_name("manifest.toml"))?;
         Self::from_onnx(&onnx, spec, path)
     }

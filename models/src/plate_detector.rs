@@ -655,10 +655,7 @@ impl PlateDetector {
     /// output shapes against the manifest on a blank frame.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
-        let onnx = std::fs::read(path).map_err(|source| Error::ModelFile {
-            path: path.to_owned(),
-            source,
-        })?;
+        let onnx = runtime::read_model(path)?;
         let spec = PlateDetectorSpec::load(path.with_file_name("manifest.toml"))?;
         Self::from_onnx(&onnx, spec, path)
     }

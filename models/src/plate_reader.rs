@@ -15,7 +15,7 @@ use tract_onnx::prelude::*;
 use crate::ctc::{self, Decoded};
 use crate::manifest::{PlateColor, PlateLayout, PlateReaderSpec};
 use crate::preprocess::{self, Crop, MAX_OVERSAMPLE};
-use crate::runtime::{inference, model_error};
+use crate::runtime::{self, inference, model_error};
 use crate::Error;
 
 /// The network's output names, in the order the plans return them.
@@ -92,10 +92,7 @@ impl PlateReader {
     /// folder, optimises and plans it, and checks its outputs against the manifest.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
-        let onnx = std::fs::read(path).map_err(|source| Error::ModelFile {
-            path: path.to_owned(),
-            source,
-        })?;
+        let onnx = runtime::read_model(path)?;
         let spec = PlateReaderSpec::load(path.with_file_name("manifest.toml"))?;
         Self::from_onnx(&onnx, spec, path)
     }

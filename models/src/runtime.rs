@@ -17,6 +17,14 @@ pub(crate) fn model_error(path: &Path) -> impl Fn(anyhow::Error) -> Error + '_ {
     }
 }
 
+/// The ONNX bytes at `path`; its manifest is read beside it by each network.
+pub(crate) fn read_model(path: &Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|source| Error::ModelFile {
+        path: path.to_owned(),
+        source,
+    })
+}
+
 /// A failure while running a loaded network.
 pub(crate) fn inference(e: anyhow::Error) -> Error {
     Error::Inference(TractFailure(e))
