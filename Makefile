@@ -36,6 +36,8 @@ build: deps
 	$(CARGO) build --workspace --release
 
 test: deps
+	# The whole-system tests (package e2e) run the hub and checkpoint binaries.
+	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace --no-fail-fast
 
 bench: deps

@@ -35,7 +35,10 @@ pub enum CaptureError {
     Open { what: String },
     /// A folder of stills could not be listed.
     #[error("cannot list stills in {path}: {error}")]
-    Stills { path: PathBuf, error: std::io::Error },
+    Stills {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     #[error("opencv: {0}")]
     OpenCv(#[from] opencv::Error),
     /// A decoded frame has a layout we do not convert.
@@ -48,6 +51,10 @@ pub enum CaptureError {
 pub struct Frame {
     /// Sequence number per camera, from 0.
     pub seq: u64,
+    /// When the scene was filmed: the wall clock for live cameras; for replays the
+    /// replay's start plus the frame's time in the recording, so that tracking (which
+    /// closes a vehicle after a gap in this time) gives the same passages however fast
+    /// or slow the machine works through the recording.
     pub at: DateTime<Utc>,
     pub image: Arc<RgbImage>,
 }
@@ -83,7 +90,14 @@ impl Slot {
 
     pub fn with_capacity(capacity: usize) -> Arc<Slot> {
         let capacity = capacity.max(1);
-        Arc::new(Slot { inner: Mutex::new(SlotInner { frames: VecDeque::with_capacity(capacity), closed: false }), cv: Condvar::new(), capacity })
+        Arc::new(Slot {
+            inner: Mutex::new(SlotInner {
+                frames: VecDeque::with_capacity(capacity),
+                closed: false,
+            }),
+            cv: Condvar::new(),
+            capacity,
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, SlotInner> {
@@ -121,7 +135,11 @@ impl Slot {
             if stop.load(Ordering::Relaxed) {
                 return false;
             }
-            g = self.cv.wait_timeout(g, Duration::from_millis(100)).unwrap_or_else(|p| p.into_inner()).0;
+            g = self
+                .cv
+                .wait_timeout(g, Duration::from_millis(100))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
         if g.closed {
             return false;
@@ -149,7 +167,11 @@ impl Slot {
             if left.is_zero() {
                 return Taken::Empty;
             }
-            g = self.cv.wait_timeout(g, left).unwrap_or_else(|p| p.into_inner()).0;
+            g = self
+                .cv
+                .wait_timeout(g, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
     }
 
@@ -171,6 +193,31 @@ struct Feed<'a> {
     seq: u64,
     window: (Instant, u32),
     last_put: Option<Instant>,
+    /// Set for replays: frame `seq` was filmed at `start + seq * step`.
+    media: Option<MediaClock>,
+}
+
+/// The time line of a recording.
+#[derive(Debug, Clone, Copy)]
+struct MediaClock {
+    start: DateTime<Utc>,
+    step: chrono::Duration,
+}
+
+impl MediaClock {
+    /// A recording made at `fps` frames per second (what the file says; a missing or
+    /// absurd rate, which some containers report, counts as 25).
+    fn at_fps(fps: f64) -> MediaClock {
+        let fps = if fps.is_finite() && (1.0..=240.0).contains(&fps) {
+            fps
+        } else {
+            25.0
+        };
+        MediaClock {
+            start: Utc::now(),
+            step: chrono::Duration::microseconds((1e6 / fps) as i64),
+        }
+    }
 }
 
 impl Feed<'_> {
@@ -181,10 +228,21 @@ impl Feed<'_> {
         self.window.1 += 1;
         let elapsed = self.window.0.elapsed();
         if elapsed >= Duration::from_secs(1) {
-            self.metrics.fps.with_label_values(&[name]).set(self.window.1 as f64 / elapsed.as_secs_f64());
+            self.metrics
+                .fps
+                .with_label_values(&[name])
+                .set(self.window.1 as f64 / elapsed.as_secs_f64());
             self.window = (Instant::now(), 0);
         }
-        let frame = Frame { seq: self.seq, at: Utc::now(), image: Arc::new(image) };
+        let at = match self.media {
+            Some(m) => m.start + m.step * self.seq as i32,
+            None => Utc::now(),
+        };
+        let frame = Frame {
+            seq: self.seq,
+            at,
+            image: Arc::new(image),
+        };
         self.seq += 1;
         if self.camera.source.is_live() {
             if self.slot.put(frame) {
@@ -204,15 +262,33 @@ impl Feed<'_> {
     }
 
     fn undecodable(&self) {
-        self.metrics.frames_undecodable.with_label_values(&[self.camera.name.as_str()]).inc();
+        self.metrics
+            .frames_undecodable
+            .with_label_values(&[self.camera.name.as_str()])
+            .inc();
     }
 }
 
 /// Runs `camera` until its source ends (replays) or `stop` is set, then closes the
 /// slot. Blocking: call it on the camera's own thread.
-pub fn run_camera(camera: &Camera, slot: &Slot, metrics: &Metrics, stop: &AtomicBool) -> Result<(), CaptureError> {
+pub fn run_camera(
+    camera: &Camera,
+    slot: &Slot,
+    metrics: &Metrics,
+    stop: &AtomicBool,
+) -> Result<(), CaptureError> {
     let decode_t = metrics.stage_seconds.with_label_values(&["capture"]);
-    let mut feed = Feed { camera, decode_t, slot, metrics, stop, seq: 0, window: (Instant::now(), 0), last_put: None };
+    let mut feed = Feed {
+        camera,
+        decode_t,
+        slot,
+        metrics,
+        stop,
+        seq: 0,
+        window: (Instant::now(), 0),
+        last_put: None,
+        media: None,
+    };
     let name = camera.name.as_str();
     let result = match &camera.source {
         Source::Push => {
@@ -221,8 +297,16 @@ pub fn run_camera(camera: &Camera, slot: &Slot, metrics: &Metrics, stop: &Atomic
         }
         Source::Stills(dir) => replay_stills(dir, &mut feed),
         Source::File(path) => read_file(path, &mut feed),
-        Source::Stream(url) => read_live(&mut feed, || videoio::VideoCapture::from_file(url, videoio::CAP_FFMPEG), url),
-        Source::Device(n) => read_live(&mut feed, || videoio::VideoCapture::new(*n, videoio::CAP_V4L2), &format!("/dev/video{n}")),
+        Source::Stream(url) => read_live(
+            &mut feed,
+            || videoio::VideoCapture::from_file(url, videoio::CAP_FFMPEG),
+            url,
+        ),
+        Source::Device(n) => read_live(
+            &mut feed,
+            || videoio::VideoCapture::new(*n, videoio::CAP_V4L2),
+            &format!("/dev/video{n}"),
+        ),
     };
     match &result {
         Ok(()) => metrics.camera_state(name, "finished", None),
@@ -233,28 +317,47 @@ pub fn run_camera(camera: &Camera, slot: &Slot, metrics: &Metrics, stop: &Atomic
 }
 
 /// Starts `camera` on its own thread.
-pub fn spawn(camera: Camera, slot: Arc<Slot>, metrics: Arc<Metrics>, stop: Arc<AtomicBool>) -> std::io::Result<std::thread::JoinHandle<()>> {
-    std::thread::Builder::new().name(format!("cam-{}", camera.name)).spawn(move || {
-        if let Err(e) = run_camera(&camera, &slot, &metrics, &stop) {
-            tracing::error!(camera = %camera.name, error = %e, "camera stopped");
-        }
-    })
+pub fn spawn(
+    camera: Camera,
+    slot: Arc<Slot>,
+    metrics: Arc<Metrics>,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name(format!("cam-{}", camera.name))
+        .spawn(move || {
+            if let Err(e) = run_camera(&camera, &slot, &metrics, &stop) {
+                tracing::error!(camera = %camera.name, error = %e, "camera stopped");
+            }
+        })
 }
 
 fn replay_stills(dir: &Path, feed: &mut Feed<'_>) -> Result<(), CaptureError> {
-    let listing = |error| CaptureError::Stills { path: dir.into(), error };
+    let listing = |error| CaptureError::Stills {
+        path: dir.into(),
+        error,
+    };
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(listing)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_file())
         .collect();
     files.sort();
-    feed.metrics.camera_state(&feed.camera.name, "replaying", None);
+    // Stills carry no frame rate: space them by the replay interval, or 5 per second.
+    let every = feed
+        .camera
+        .replay_interval
+        .unwrap_or(Duration::from_millis(200));
+    feed.media = Some(MediaClock::at_fps(1.0 / every.as_secs_f64().max(1e-3)));
+    feed.metrics
+        .camera_state(&feed.camera.name, "replaying", None);
     for path in files {
         if feed.stop.load(Ordering::Relaxed) {
             break;
         }
-        let decoded = std::fs::read(&path).map_err(|e| e.to_string()).and_then(|b| image::load_from_memory(&b).map_err(|e| e.to_string()));
+        let decoded = std::fs::read(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|b| image::load_from_memory(&b).map_err(|e| e.to_string()));
         match decoded {
             Ok(img) => {
                 if !feed.deliver(img.to_rgb8()) {
@@ -281,7 +384,11 @@ fn read_file(path: &Path, feed: &mut Feed<'_>) -> Result<(), CaptureError> {
         feed.undecodable();
         return Err(CaptureError::Open { what: source });
     }
-    feed.metrics.camera_state(&feed.camera.name, "replaying", None);
+    feed.media = Some(MediaClock::at_fps(
+        cap.get(videoio::CAP_PROP_FPS).unwrap_or(0.0),
+    ));
+    feed.metrics
+        .camera_state(&feed.camera.name, "replaying", None);
     let mut bgr = Mat::default();
     let mut rgb = Mat::default();
     // A file ends at the first failed read; a few undecodable frames in a row
@@ -314,28 +421,53 @@ fn read_file(path: &Path, feed: &mut Feed<'_>) -> Result<(), CaptureError> {
 }
 
 /// Reads a live source, reopening it with backoff whenever it dies.
-fn read_live(feed: &mut Feed<'_>, open: impl Fn() -> opencv::Result<videoio::VideoCapture>, what: &str) -> Result<(), CaptureError> {
+fn read_live(
+    feed: &mut Feed<'_>,
+    open: impl Fn() -> opencv::Result<videoio::VideoCapture>,
+    what: &str,
+) -> Result<(), CaptureError> {
     const FAILED_READS_BEFORE_REOPEN: u32 = 25;
     let name = feed.camera.name.clone();
     let mut bgr = Mat::default();
     let mut rgb = Mat::default();
     let mut attempt = 0u32;
     while !feed.stop.load(Ordering::Relaxed) {
-        feed.metrics.camera_state(&name, if attempt == 0 { "connecting" } else { "reconnecting" }, None);
+        feed.metrics.camera_state(
+            &name,
+            if attempt == 0 {
+                "connecting"
+            } else {
+                "reconnecting"
+            },
+            None,
+        );
         let cap = open().and_then(|c| c.is_opened().map(|ok| (c, ok)));
         let mut cap = match cap {
             Ok((c, true)) => c,
             Ok((_, false)) | Err(_) => {
+                feed.metrics
+                    .open_failures
+                    .with_label_values(&[name.as_str()])
+                    .inc();
                 attempt += 1;
-                let wait = Duration::from_millis(500).saturating_mul(1 << attempt.min(6)).min(Duration::from_secs(30));
-                feed.metrics.camera_state(&name, "reconnecting", Some(format!("cannot open {what}")));
+                let wait = Duration::from_millis(500)
+                    .saturating_mul(1 << attempt.min(6))
+                    .min(Duration::from_secs(30));
+                feed.metrics.camera_state(
+                    &name,
+                    "reconnecting",
+                    Some(format!("cannot open {what}")),
+                );
                 tracing::warn!(camera = %name, source = what, retry_in_s = wait.as_secs_f32(), "cannot open camera");
                 sleep_unless(wait, feed.stop);
                 continue;
             }
         };
         if attempt > 0 {
-            feed.metrics.reconnects.with_label_values(&[name.as_str()]).inc();
+            feed.metrics
+                .reconnects
+                .with_label_values(&[name.as_str()])
+                .inc();
         }
         attempt = 0;
         feed.metrics.camera_state(&name, "streaming", None);
@@ -362,7 +494,8 @@ fn read_live(feed: &mut Feed<'_>, open: impl Fn() -> opencv::Result<videoio::Vid
             }
         }
         if failed >= FAILED_READS_BEFORE_REOPEN {
-            feed.metrics.camera_state(&name, "reconnecting", Some(format!("{what}: stream died")));
+            feed.metrics
+                .camera_state(&name, "reconnecting", Some(format!("{what}: stream died")));
             tracing::warn!(camera = %name, "stream died; reopening");
             attempt = 1;
             sleep_unless(Duration::from_millis(500), feed.stop);
@@ -374,7 +507,9 @@ fn read_live(feed: &mut Feed<'_>, open: impl Fn() -> opencv::Result<videoio::Vid
 fn sleep_unless(d: Duration, stop: &AtomicBool) {
     let end = Instant::now() + d;
     while !stop.load(Ordering::Relaxed) && Instant::now() < end {
-        std::thread::sleep(Duration::from_millis(50).min(end.saturating_duration_since(Instant::now())));
+        std::thread::sleep(
+            Duration::from_millis(50).min(end.saturating_duration_since(Instant::now())),
+        );
     }
 }
 
@@ -390,7 +525,10 @@ pub fn to_rgb(src: &Mat, rgb: &mut Mat) -> Result<RgbImage, CaptureError> {
     imgproc::cvt_color_def(src, rgb, code)?;
     let (w, h) = (rgb.cols() as u32, rgb.rows() as u32);
     let bytes = rgb.data_bytes()?;
-    RgbImage::from_raw(w, h, bytes.to_vec()).ok_or(CaptureError::Unsupported { channels: 3, depth: -1 })
+    RgbImage::from_raw(w, h, bytes.to_vec()).ok_or(CaptureError::Unsupported {
+        channels: 3,
+        depth: -1,
+    })
 }
 
 #[cfg(test)]
@@ -400,7 +538,13 @@ mod tests {
     use std::process::Command;
 
     fn camera(source: Source) -> Camera {
-        Camera { name: "test".into(), source, lane: 1, direction: Direction::Inbound, replay_interval: None }
+        Camera {
+            name: "test".into(),
+            source,
+            lane: 1,
+            direction: Direction::Inbound,
+            replay_interval: None,
+        }
     }
 
     fn drain(slot: &Slot) -> Vec<Frame> {
@@ -417,7 +561,11 @@ mod tests {
     #[test]
     fn slot_replaces_stale_frames_and_closes() {
         let slot = Slot::new();
-        let f = |seq| Frame { seq, at: Utc::now(), image: Arc::new(RgbImage::new(1, 1)) };
+        let f = |seq| Frame {
+            seq,
+            at: Utc::now(),
+            image: Arc::new(RgbImage::new(1, 1)),
+        };
         assert!(!slot.put(f(0)));
         assert!(slot.put(f(1)), "the unread frame 0 is dropped");
         assert!(slot.try_put(f(2)).is_err(), "full: given back");
@@ -439,7 +587,17 @@ mod tests {
         let metrics = Metrics::new();
         let stop = AtomicBool::new(false);
         let decode_t = metrics.stage_seconds.with_label_values(&["capture"]);
-        let mut feed = Feed { camera: &cam, decode_t, slot: &slot, metrics: &metrics, stop: &stop, seq: 0, window: (Instant::now(), 0), last_put: None };
+        let mut feed = Feed {
+            camera: &cam,
+            decode_t,
+            slot: &slot,
+            metrics: &metrics,
+            stop: &stop,
+            seq: 0,
+            window: (Instant::now(), 0),
+            last_put: None,
+            media: None,
+        };
         // The pipeline takes nothing: each new frame replaces the unread one.
         for shade in 0..5u8 {
             assert!(feed.deliver(RgbImage::from_pixel(2, 2, image::Rgb([shade; 3]))));
@@ -447,7 +605,11 @@ mod tests {
         assert_eq!(metrics.frames.with_label_values(&["test"]).get(), 5);
         assert_eq!(metrics.frames_dropped.with_label_values(&["test"]).get(), 4);
         match slot.take(Duration::ZERO) {
-            Taken::Frame(f) => assert_eq!((f.seq, f.image.get_pixel(0, 0).0[0]), (4, 4), "the freshest frame is kept"),
+            Taken::Frame(f) => assert_eq!(
+                (f.seq, f.image.get_pixel(0, 0).0[0]),
+                (4, 4),
+                "the freshest frame is kept"
+            ),
             other => panic!("{other:?}"),
         }
     }
@@ -458,7 +620,18 @@ mod tests {
         let clip = dir.path().join("clip.avi");
         // A solid red clip: after the BGR→RGB conversion, red must be in channel 0.
         let ok = Command::new("ffmpeg")
-            .args(["-loglevel", "error", "-f", "lavfi", "-i", "color=c=red:size=64x48:rate=10:duration=1", "-c:v", "mjpeg", "-q:v", "2"])
+            .args([
+                "-loglevel",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                "color=c=red:size=64x48:rate=10:duration=1",
+                "-c:v",
+                "mjpeg",
+                "-q:v",
+                "2",
+            ])
             .arg(&clip)
             .status()
             .expect("ffmpeg is installed (make deps)");
@@ -467,7 +640,8 @@ mod tests {
         let metrics = Metrics::new();
         let stop = AtomicBool::new(false);
         let frames = std::thread::scope(|s| {
-            let h = s.spawn(|| run_camera(&camera(Source::File(clip.clone())), &slot, &metrics, &stop));
+            let h =
+                s.spawn(|| run_camera(&camera(Source::File(clip.clone())), &slot, &metrics, &stop));
             let frames = drain(&slot);
             h.join().unwrap().unwrap();
             frames
@@ -476,20 +650,39 @@ mod tests {
         let img = &frames[5].image;
         assert_eq!(img.dimensions(), (64, 48));
         let px = img.get_pixel(32, 24).0;
-        assert!(px[0] > 200 && px[1] < 60 && px[2] < 60, "red stays red: {px:?}");
+        assert!(
+            px[0] > 200 && px[1] < 60 && px[2] < 60,
+            "red stays red: {px:?}"
+        );
         assert_eq!(metrics.frames.with_label_values(&["test"]).get(), 10);
-        assert_eq!(metrics.frames_undecodable.with_label_values(&["test"]).get(), 0);
+        assert_eq!(
+            metrics
+                .frames_undecodable
+                .with_label_values(&["test"])
+                .get(),
+            0
+        );
         // testsrc too, in a different container and codec.
         let clip2 = dir.path().join("testsrc.mp4");
         let ok = Command::new("ffmpeg")
-            .args(["-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=96x64:rate=25:duration=0.4", "-c:v", "mpeg4"])
+            .args([
+                "-loglevel",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc=size=96x64:rate=25:duration=0.4",
+                "-c:v",
+                "mpeg4",
+            ])
             .arg(&clip2)
             .status()
             .unwrap();
         assert!(ok.success());
         let slot = Slot::new();
         let frames = std::thread::scope(|s| {
-            let h = s.spawn(|| run_camera(&camera(Source::File(clip2.clone())), &slot, &metrics, &stop));
+            let h = s
+                .spawn(|| run_camera(&camera(Source::File(clip2.clone())), &slot, &metrics, &stop));
             let frames = drain(&slot);
             h.join().unwrap().unwrap();
             frames
@@ -501,17 +694,36 @@ mod tests {
     fn a_corrupt_file_is_a_clear_counted_error() {
         let dir = tempfile::tempdir().unwrap();
         let bad = dir.path().join("bad.mp4");
-        std::fs::write(&bad, b"this is not a video, just some bytes pretending to be one").unwrap();
+        std::fs::write(
+            &bad,
+            b"this is not a video, just some bytes pretending to be one",
+        )
+        .unwrap();
         let slot = Slot::new();
         let metrics = Metrics::new();
         let stop = AtomicBool::new(false);
         let err = run_camera(&camera(Source::File(bad)), &slot, &metrics, &stop).unwrap_err();
-        assert!(err.to_string().contains("cannot open") && err.to_string().contains("bad.mp4"), "{err}");
-        assert!(metrics.frames_undecodable.with_label_values(&["test"]).get() >= 1);
+        assert!(
+            err.to_string().contains("cannot open") && err.to_string().contains("bad.mp4"),
+            "{err}"
+        );
+        assert!(
+            metrics
+                .frames_undecodable
+                .with_label_values(&["test"])
+                .get()
+                >= 1
+        );
         assert!(matches!(slot.take(Duration::ZERO), Taken::Closed));
         assert_eq!(metrics.cameras.lock().unwrap()["test"].state, "failed");
         // A missing file too.
-        let err = run_camera(&camera(Source::File(dir.path().join("nope.mp4"))), &Slot::new(), &metrics, &stop).unwrap_err();
+        let err = run_camera(
+            &camera(Source::File(dir.path().join("nope.mp4"))),
+            &Slot::new(),
+            &metrics,
+            &stop,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("nope.mp4"));
     }
 
@@ -527,14 +739,30 @@ mod tests {
         let metrics = Metrics::new();
         let stop = AtomicBool::new(false);
         let frames = std::thread::scope(|s| {
-            let h = s.spawn(|| run_camera(&camera(Source::Stills(dir.path().into())), &slot, &metrics, &stop));
+            let h = s.spawn(|| {
+                run_camera(
+                    &camera(Source::Stills(dir.path().into())),
+                    &slot,
+                    &metrics,
+                    &stop,
+                )
+            });
             let frames = drain(&slot);
             h.join().unwrap().unwrap();
             frames
         });
-        let shades: Vec<u8> = frames.iter().map(|f| f.image.get_pixel(0, 0).0[0]).collect();
+        let shades: Vec<u8> = frames
+            .iter()
+            .map(|f| f.image.get_pixel(0, 0).0[0])
+            .collect();
         assert_eq!(shades, [10, 30]);
-        assert_eq!(metrics.frames_undecodable.with_label_values(&["test"]).get(), 1);
+        assert_eq!(
+            metrics
+                .frames_undecodable
+                .with_label_values(&["test"])
+                .get(),
+            1
+        );
     }
 
     #[test]
@@ -543,15 +771,28 @@ mod tests {
         let metrics = Metrics::new();
         let stop = AtomicBool::new(false);
         std::thread::scope(|s| {
-            let h = s.spawn(|| run_camera(&camera(Source::Stream("rtsp://127.0.0.1:1/none".into())), &slot, &metrics, &stop));
+            let h = s.spawn(|| {
+                run_camera(
+                    &camera(Source::Stream("rtsp://127.0.0.1:1/none".into())),
+                    &slot,
+                    &metrics,
+                    &stop,
+                )
+            });
             let deadline = Instant::now() + Duration::from_secs(20);
-            while metrics.cameras.lock().unwrap().get("test").map(|c| c.state) != Some("reconnecting") {
+            while metrics.cameras.lock().unwrap().get("test").map(|c| c.state)
+                != Some("reconnecting")
+            {
                 assert!(Instant::now() < deadline, "never tried to reconnect");
                 std::thread::sleep(Duration::from_millis(20));
             }
             stop.store(true, Ordering::Relaxed);
             h.join().unwrap().unwrap();
         });
-        assert!(metrics.cameras.lock().unwrap()["test"].last_error.as_deref().unwrap().contains("cannot open"));
+        assert!(metrics.cameras.lock().unwrap()["test"]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("cannot open"));
     }
 }

@@ -19,7 +19,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid configuration: {0}")]
     Invalid(String),
 }
@@ -153,11 +156,19 @@ pub struct RawTrack {
     pub min_iou: f32,
     /// A track longer than this many frames is closed anyway (a parked truck).
     pub max_frames: u32,
+    /// A track seen in fewer frames than this is a flicker of the detector, not a
+    /// vehicle, and makes no passage (trigger cameras, one snapshot per vehicle, are exempt).
+    pub min_frames: u32,
 }
 
 impl Default for RawTrack {
     fn default() -> Self {
-        RawTrack { gap_ms: 1500, min_iou: 0.3, max_frames: 600 }
+        RawTrack {
+            gap_ms: 1500,
+            min_iou: 0.3,
+            max_frames: 600,
+            min_frames: 3,
+        }
     }
 }
 
@@ -178,7 +189,11 @@ pub struct RawRetention {
 
 impl Default for RawRetention {
     fn default() -> Self {
-        RawRetention { max_age_hours: 30 * 24, disk_budget_bytes: 8 << 30, sweep_secs: 600 }
+        RawRetention {
+            max_age_hours: 30 * 24,
+            disk_budget_bytes: 8 << 30,
+            sweep_secs: 600,
+        }
     }
 }
 
@@ -259,7 +274,10 @@ impl Source {
         if raw == "push" {
             return Ok(Source::Push);
         }
-        if ["rtsp://", "rtsps://", "http://", "https://"].iter().any(|p| raw.starts_with(p)) {
+        if ["rtsp://", "rtsps://", "http://", "https://"]
+            .iter()
+            .any(|p| raw.starts_with(p))
+        {
             return Ok(Source::Stream(raw.to_owned()));
         }
         if let Some(n) = raw.strip_prefix("/dev/video") {
@@ -342,12 +360,18 @@ pub struct TrackSettings {
     pub gap: Duration,
     pub min_iou: f32,
     pub max_frames: u32,
+    pub min_frames: u32,
 }
 
 impl Default for TrackSettings {
     fn default() -> Self {
         let r = RawTrack::default();
-        TrackSettings { gap: Duration::from_millis(r.gap_ms), min_iou: r.min_iou, max_frames: r.max_frames }
+        TrackSettings {
+            gap: Duration::from_millis(r.gap_ms),
+            min_iou: r.min_iou,
+            max_frames: r.max_frames,
+            min_frames: r.min_frames,
+        }
     }
 }
 
@@ -415,41 +439,73 @@ pub struct Config {
 impl Config {
     /// Defaults, overridden by `file` (if any), then by the `KADIAN_*` variables of
     /// `env`, then checked.
-    pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
         let raw = RawConfig::layered(file, env)?;
         Config::from_raw(raw)
     }
 
     /// Checks `raw` and turns it into domain types.
     pub fn from_raw(raw: RawConfig) -> Result<Config, ConfigError> {
-        let checkpoint_id = CheckpointId::parse(&raw.checkpoint_id).map_err(|e| invalid(format!("checkpoint_id: {e}")))?;
+        let checkpoint_id = CheckpointId::parse(&raw.checkpoint_id)
+            .map_err(|e| invalid(format!("checkpoint_id: {e}")))?;
         if raw.token.trim().is_empty() {
             return Err(invalid("token is empty (set KADIAN_TOKEN)"));
         }
         if !(raw.hub_url.starts_with("http://") || raw.hub_url.starts_with("https://")) {
-            return Err(invalid(format!("hub_url must start with http:// or https://: {}", raw.hub_url)));
+            return Err(invalid(format!(
+                "hub_url must start with http:// or https://: {}",
+                raw.hub_url
+            )));
         }
-        let listen: SocketAddr =
-            raw.listen.parse().map_err(|_| invalid(format!("listen: not an address like 127.0.0.1:8090: {}", raw.listen)))?;
+        let listen: SocketAddr = raw.listen.parse().map_err(|_| {
+            invalid(format!(
+                "listen: not an address like 127.0.0.1:8090: {}",
+                raw.listen
+            ))
+        })?;
         let mut cameras = Vec::with_capacity(raw.cameras.len());
         for c in raw.cameras {
-            if c.name.is_empty() || !c.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-                return Err(invalid(format!("camera name {:?}: use 1+ of a-z, A-Z, 0-9, '-', '_'", c.name)));
+            if c.name.is_empty()
+                || !c
+                    .name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                return Err(invalid(format!(
+                    "camera name {:?}: use 1+ of a-z, A-Z, 0-9, '-', '_'",
+                    c.name
+                )));
             }
             if cameras.iter().any(|k: &Camera| k.name == c.name) {
                 return Err(invalid(format!("camera name {} is used twice", c.name)));
             }
             if !(c.replay_fps.is_finite() && c.replay_fps >= 0.0) {
-                return Err(invalid(format!("camera {}: replay_fps must be >= 0", c.name)));
+                return Err(invalid(format!(
+                    "camera {}: replay_fps must be >= 0",
+                    c.name
+                )));
             }
-            let source = Source::parse(&c.source).map_err(|e| invalid(format!("camera {}: {e}", c.name)))?;
-            let replay_interval = (c.replay_fps > 0.0).then(|| Duration::from_secs_f32(1.0 / c.replay_fps));
-            cameras.push(Camera { name: c.name, source, lane: c.lane, direction: c.direction, replay_interval });
+            let source =
+                Source::parse(&c.source).map_err(|e| invalid(format!("camera {}: {e}", c.name)))?;
+            let replay_interval =
+                (c.replay_fps > 0.0).then(|| Duration::from_secs_f32(1.0 / c.replay_fps));
+            cameras.push(Camera {
+                name: c.name,
+                source,
+                lane: c.lane,
+                direction: c.direction,
+                replay_interval,
+            });
         }
         // Say so rather than ignore a model the operator expects to run.
         let m = &raw.models;
         if m.plate_detector.is_some() && m.plate_reader.is_none() {
-            return Err(invalid("models.plate_detector needs models.plate_reader to read the plates it finds"));
+            return Err(invalid(
+                "models.plate_detector needs models.plate_reader to read the plates it finds",
+            ));
         }
         if let (Some(p), None) = (&m.cargo_classifier, &m.plate_detector) {
             return Err(invalid(format!(
@@ -458,19 +514,29 @@ impl Config {
             )));
         }
         let t = raw.track;
-        if t.gap_ms == 0 || !(0.0..=1.0).contains(&t.min_iou) || t.max_frames == 0 {
-            return Err(invalid("track: gap_ms and max_frames must be positive, min_iou in [0, 1]"));
+        if t.gap_ms == 0
+            || !(0.0..=1.0).contains(&t.min_iou)
+            || t.max_frames == 0
+            || t.min_frames == 0
+            || t.min_frames > t.max_frames
+        {
+            return Err(invalid("track: gap_ms, max_frames and min_frames must be positive, min_frames at most max_frames, min_iou in [0, 1]"));
         }
         let r = raw.retention;
         if r.max_age_hours == 0 || r.sweep_secs == 0 {
-            return Err(invalid("retention: max_age_hours and sweep_secs must be positive"));
+            return Err(invalid(
+                "retention: max_age_hours and sweep_secs must be positive",
+            ));
         }
         let u = raw.uplink;
-        if u.batch_size == 0 || u.backoff_initial_ms == 0 || u.backoff_max_ms < u.backoff_initial_ms {
+        if u.batch_size == 0 || u.backoff_initial_ms == 0 || u.backoff_max_ms < u.backoff_initial_ms
+        {
             return Err(invalid("uplink: batch_size and backoff_initial_ms must be positive, backoff_max_ms >= backoff_initial_ms"));
         }
         if u.request_timeout_secs == 0 || u.lists_secs == 0 || u.idle_poll_ms == 0 {
-            return Err(invalid("uplink: request_timeout_secs, lists_secs and idle_poll_ms must be positive"));
+            return Err(invalid(
+                "uplink: request_timeout_secs, lists_secs and idle_poll_ms must be positive",
+            ));
         }
         Ok(Config {
             checkpoint_id,
@@ -483,7 +549,12 @@ impl Config {
             plate_detector: raw.models.plate_detector,
             cargo_classifier: raw.models.cargo_classifier,
             rules: Rules::from_raw(raw.rules)?,
-            track: TrackSettings { gap: Duration::from_millis(t.gap_ms), min_iou: t.min_iou, max_frames: t.max_frames },
+            track: TrackSettings {
+                gap: Duration::from_millis(t.gap_ms),
+                min_iou: t.min_iou,
+                max_frames: t.max_frames,
+                min_frames: t.min_frames,
+            },
             retention: Retention {
                 max_age: Duration::from_secs(r.max_age_hours * 3600),
                 disk_budget_bytes: r.disk_budget_bytes,
@@ -503,32 +574,54 @@ impl Config {
 
 impl RawConfig {
     /// Defaults, then `file`, then `KADIAN_*` variables, not yet checked.
-    pub fn layered(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<RawConfig, ConfigError> {
+    pub fn layered(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<RawConfig, ConfigError> {
         let defaults = match toml::Value::try_from(RawConfig::default()) {
             Ok(toml::Value::Table(t)) => t,
             _ => return Err(invalid("defaults do not serialise")),
         };
         let mut table = defaults.clone();
         if let Some(path) = file {
-            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
-            let from_file: toml::Table =
-                text.parse().map_err(|e: toml::de::Error| invalid(format!("{}: {e}", path.display())))?;
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.into(),
+                source,
+            })?;
+            let from_file: toml::Table = text
+                .parse()
+                .map_err(|e: toml::de::Error| invalid(format!("{}: {e}", path.display())))?;
             merge(&mut table, from_file);
         }
         for (k, v) in env {
-            let Some(key) = k.strip_prefix("KADIAN_") else { continue };
+            let Some(key) = k.strip_prefix("KADIAN_") else {
+                continue;
+            };
             let path: Vec<String> = key.split("__").map(|s| s.to_ascii_lowercase()).collect();
             let Some(kind) = lookup(&defaults, &path) else {
                 tracing::debug!(variable = %k, "ignoring environment variable the checkpoint does not know");
                 continue;
             };
             let value = match kind {
-                toml::Value::Integer(_) => toml::Value::Integer(v.parse().map_err(|_| invalid(format!("{k}: not an integer: {v}")))?),
-                toml::Value::Float(_) => toml::Value::Float(v.parse().map_err(|_| invalid(format!("{k}: not a number: {v}")))?),
-                toml::Value::Boolean(_) => toml::Value::Boolean(v.parse().map_err(|_| invalid(format!("{k}: not true/false: {v}")))?),
+                toml::Value::Integer(_) => toml::Value::Integer(
+                    v.parse()
+                        .map_err(|_| invalid(format!("{k}: not an integer: {v}")))?,
+                ),
+                toml::Value::Float(_) => toml::Value::Float(
+                    v.parse()
+                        .map_err(|_| invalid(format!("{k}: not a number: {v}")))?,
+                ),
+                toml::Value::Boolean(_) => toml::Value::Boolean(
+                    v.parse()
+                        .map_err(|_| invalid(format!("{k}: not true/false: {v}")))?,
+                ),
                 toml::Value::String(_) => toml::Value::String(v),
                 // Lists and tables (cameras, cover states) are set in the file.
-                _ => return Err(invalid(format!("{k}: this key is set in the config file, not the environment"))),
+                _ => {
+                    return Err(invalid(format!(
+                        "{k}: this key is set in the config file, not the environment"
+                    )))
+                }
             };
             insert(&mut table, &path, value);
         }
@@ -559,7 +652,9 @@ fn lookup<'a>(table: &'a toml::Table, path: &[String]) -> Option<&'a toml::Value
 }
 
 fn insert(table: &mut toml::Table, path: &[String], value: toml::Value) {
-    let Some((first, rest)) = path.split_first() else { return };
+    let Some((first, rest)) = path.split_first() else {
+        return;
+    };
     if rest.is_empty() {
         table.insert(first.clone(), value);
     } else if let Some(toml::Value::Table(t)) = table.get_mut(first) {
@@ -572,7 +667,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     const FILE: &str = r#"
@@ -607,17 +705,38 @@ hotlist_hit = "medium"
     #[test]
     fn layers_defaults_file_then_env() {
         let f = write(FILE);
-        let c = Config::load(Some(f.path()), env(&[("KADIAN_TOKEN", "from-env"), ("KADIAN_UPLINK__BACKOFF_MAX_MS", "5000"), ("KADIAN_OTHER", "x")])).unwrap();
+        let c = Config::load(
+            Some(f.path()),
+            env(&[
+                ("KADIAN_TOKEN", "from-env"),
+                ("KADIAN_UPLINK__BACKOFF_MAX_MS", "5000"),
+                ("KADIAN_OTHER", "x"),
+            ]),
+        )
+        .unwrap();
         assert_eq!(c.checkpoint_id.as_str(), "luanping-01");
         assert_eq!(c.token.expose(), "from-env");
-        assert!(!format!("{c:?}").contains("from-env"), "the token never shows in Debug");
+        assert!(
+            !format!("{c:?}").contains("from-env"),
+            "the token never shows in Debug"
+        );
         assert_eq!(c.hub_url, "https://hub.example");
         assert_eq!(c.uplink.batch_size, 20);
         assert_eq!(c.uplink.backoff_max, Duration::from_millis(5000));
-        assert_eq!(c.uplink.backoff_initial, Duration::from_millis(500), "untouched keys of [uplink] keep their default");
+        assert_eq!(
+            c.uplink.backoff_initial,
+            Duration::from_millis(500),
+            "untouched keys of [uplink] keep their default"
+        );
         assert_eq!(c.cameras.len(), 2);
-        assert_eq!(c.cameras[0].source, Source::Stream("rtsp://10.0.0.5/stream1".into()));
-        assert_eq!((c.cameras[0].lane, c.cameras[0].direction), (2, Direction::Outbound));
+        assert_eq!(
+            c.cameras[0].source,
+            Source::Stream("rtsp://10.0.0.5/stream1".into())
+        );
+        assert_eq!(
+            (c.cameras[0].lane, c.cameras[0].direction),
+            (2, Direction::Outbound)
+        );
         assert_eq!(c.cameras[1].source, Source::Push);
         assert_eq!(c.rules.uncovered_covers, vec![Cover::Open]);
         assert_eq!(c.rules.hotlist_hit, Severity::Medium);
@@ -627,7 +746,9 @@ hotlist_hit = "medium"
     #[test]
     fn unknown_keys_are_errors() {
         let f = write(&format!("{FILE}\n[retention]\nmax_age_days = 3\n"));
-        let err = Config::load(Some(f.path()), env(&[])).unwrap_err().to_string();
+        let err = Config::load(Some(f.path()), env(&[]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("max_age_days"), "{err}");
         let f = write("checkpoint_id = \"a\"\ntoken = \"t\"\ncolour = 1\n");
         assert!(Config::load(Some(f.path()), env(&[])).is_err());
@@ -635,21 +756,44 @@ hotlist_hit = "medium"
 
     #[test]
     fn bad_values_say_what_is_wrong() {
-        let base = || RawConfig { checkpoint_id: "cp-1".into(), token: "t".into(), ..RawConfig::default() };
+        let base = || RawConfig {
+            checkpoint_id: "cp-1".into(),
+            token: "t".into(),
+            ..RawConfig::default()
+        };
         assert!(Config::from_raw(base()).is_ok());
-        let e = Config::from_raw(RawConfig { checkpoint_id: "CP 1".into(), ..base() }).unwrap_err().to_string();
+        let e = Config::from_raw(RawConfig {
+            checkpoint_id: "CP 1".into(),
+            ..base()
+        })
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("checkpoint_id"), "{e}");
-        let e = Config::from_raw(RawConfig { token: String::new(), ..base() }).unwrap_err().to_string();
+        let e = Config::from_raw(RawConfig {
+            token: String::new(),
+            ..base()
+        })
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("KADIAN_TOKEN"), "{e}");
         let mut r = base();
         r.rules.coal_min_confidence = 1.5;
-        assert!(Config::from_raw(r).unwrap_err().to_string().contains("coal_min_confidence"));
+        assert!(Config::from_raw(r)
+            .unwrap_err()
+            .to_string()
+            .contains("coal_min_confidence"));
         let mut r = base();
         r.models.plate_detector = Some("det.onnx".into());
-        assert!(Config::from_raw(r).unwrap_err().to_string().contains("needs models.plate_reader"));
+        assert!(Config::from_raw(r)
+            .unwrap_err()
+            .to_string()
+            .contains("needs models.plate_reader"));
         let mut r = base();
         r.models.cargo_classifier = Some("cargo.onnx".into());
-        assert!(Config::from_raw(r).unwrap_err().to_string().contains("needs models.plate_detector"));
+        assert!(Config::from_raw(r)
+            .unwrap_err()
+            .to_string()
+            .contains("needs models.plate_detector"));
         let mut r = base();
         r.models = RawModels {
             plate_reader: Some("r.onnx".into()),
@@ -662,9 +806,16 @@ hotlist_hit = "medium"
         let mut r = base();
         r.uplink.backoff_max_ms = 1;
         assert!(Config::from_raw(r).is_err());
-        let e = Config::load(None, env(&[("KADIAN_CHECKPOINT_ID", "a"), ("KADIAN_TOKEN", "t"), ("KADIAN_UPLINK__BATCH_SIZE", "many")]))
-            .unwrap_err()
-            .to_string();
+        let e = Config::load(
+            None,
+            env(&[
+                ("KADIAN_CHECKPOINT_ID", "a"),
+                ("KADIAN_TOKEN", "t"),
+                ("KADIAN_UPLINK__BATCH_SIZE", "many"),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("KADIAN_UPLINK__BATCH_SIZE"), "{e}");
     }
 
@@ -673,16 +824,36 @@ hotlist_hit = "medium"
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(Source::parse("/dev/video2").unwrap(), Source::Device(2));
         assert!(Source::parse("/dev/videoX").is_err());
-        assert_eq!(Source::parse(dir.path().to_str().unwrap()).unwrap(), Source::Stills(dir.path().into()));
-        assert_eq!(Source::parse("clip.mp4").unwrap(), Source::File("clip.mp4".into()));
+        assert_eq!(
+            Source::parse(dir.path().to_str().unwrap()).unwrap(),
+            Source::Stills(dir.path().into())
+        );
+        assert_eq!(
+            Source::parse("clip.mp4").unwrap(),
+            Source::File("clip.mp4".into())
+        );
         assert!(Source::parse("push").unwrap().is_live());
         assert!(!Source::parse("clip.mp4").unwrap().is_live());
     }
 
     #[test]
     fn duplicate_camera_names_are_refused() {
-        let cam = |n: &str| RawCamera { name: n.into(), source: "push".into(), lane: 1, direction: Direction::Inbound, replay_fps: 0.0 };
-        let r = RawConfig { checkpoint_id: "cp".into(), token: "t".into(), cameras: vec![cam("a"), cam("a")], ..RawConfig::default() };
-        assert!(Config::from_raw(r).unwrap_err().to_string().contains("twice"));
+        let cam = |n: &str| RawCamera {
+            name: n.into(),
+            source: "push".into(),
+            lane: 1,
+            direction: Direction::Inbound,
+            replay_fps: 0.0,
+        };
+        let r = RawConfig {
+            checkpoint_id: "cp".into(),
+            token: "t".into(),
+            cameras: vec![cam("a"), cam("a")],
+            ..RawConfig::default()
+        };
+        assert!(Config::from_raw(r)
+            .unwrap_err()
+            .to_string()
+            .contains("twice"));
     }
 }

@@ -94,15 +94,32 @@ struct SnapshotQuery {
     camera: Option<String>,
 }
 
-async fn snapshot(state: web::Data<State>, q: web::Query<SnapshotQuery>, body: web::Bytes) -> Result<HttpResponse, HttpError> {
+async fn snapshot(
+    state: web::Data<State>,
+    q: web::Query<SnapshotQuery>,
+    body: web::Bytes,
+) -> Result<HttpResponse, HttpError> {
     let (name, slot) = match &q.camera {
-        Some(name) => state.push.get_key_value(name).ok_or_else(|| HttpError::NotFound(format!("no push camera named {name}")))?,
-        None if state.push.len() == 1 => state.push.iter().next().ok_or_else(|| HttpError::NotFound("no push camera".into()))?,
-        None => return Err(HttpError::BadRequest("say which camera: /snapshot?camera=NAME".into())),
+        Some(name) => state
+            .push
+            .get_key_value(name)
+            .ok_or_else(|| HttpError::NotFound(format!("no push camera named {name}")))?,
+        None if state.push.len() == 1 => state
+            .push
+            .iter()
+            .next()
+            .ok_or_else(|| HttpError::NotFound("no push camera".into()))?,
+        None => {
+            return Err(HttpError::BadRequest(
+                "say which camera: /snapshot?camera=NAME".into(),
+            ))
+        }
     };
-    let decoded = web::block(move || image::load_from_memory_with_format(&body, image::ImageFormat::Jpeg).map(|i| i.to_rgb8()))
-        .await
-        .map_err(|_| HttpError::Busy)?;
+    let decoded = web::block(move || {
+        image::load_from_memory_with_format(&body, image::ImageFormat::Jpeg).map(|i| i.to_rgb8())
+    })
+    .await
+    .map_err(|_| HttpError::Busy)?;
     let image = match decoded {
         Ok(i) => i,
         Err(e) => {
@@ -110,9 +127,17 @@ async fn snapshot(state: web::Data<State>, q: web::Query<SnapshotQuery>, body: w
             return Err(HttpError::BadRequest(format!("not a decodable JPEG: {e}")));
         }
     };
-    let frame = Frame { seq: 0, at: Utc::now(), image: Arc::new(image) };
+    let frame = Frame {
+        seq: 0,
+        at: Utc::now(),
+        image: Arc::new(image),
+    };
     slot.try_put(frame).map_err(|_| HttpError::Busy)?;
-    state.metrics.frames.with_label_values(&[name.as_str()]).inc();
+    state
+        .metrics
+        .frames
+        .with_label_values(&[name.as_str()])
+        .inc();
     Ok(HttpResponse::Accepted().json(serde_json::json!({ "accepted": true })))
 }
 
@@ -122,26 +147,43 @@ async fn healthz(state: web::Data<State>) -> Result<HttpResponse, HttpError> {
 }
 
 fn refresh(state: &State) {
-    state.metrics.outbox_depth.set(state.store.outbox_depth() as i64);
-    state.metrics.permanent_failures.set(state.store.failure_count() as i64);
+    state
+        .metrics
+        .outbox_depth
+        .set(state.store.outbox_depth() as i64);
+    state
+        .metrics
+        .permanent_failures
+        .set(state.store.failure_count() as i64);
 }
 
 async fn metrics(state: web::Data<State>) -> HttpResponse {
     refresh(&state);
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render())
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render())
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 async fn status(state: web::Data<State>) -> Result<HttpResponse, HttpError> {
     refresh(&state);
     let m = &state.metrics;
     let mut h = String::with_capacity(8 << 10);
-    let last = state.store.last_upload()?.map_or("never".to_owned(), |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string());
+    let last = state.store.last_upload()?.map_or("never".to_owned(), |t| {
+        t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    });
     let uplink = m.uplink.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let (white, hot) = state.lists.read().unwrap_or_else(|p| p.into_inner()).sizes();
+    let (white, hot) = state
+        .lists
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .sizes();
     let _ = write!(
         h,
         "<!doctype html><html lang=zh><meta charset=utf-8><meta name=viewport content='width=device-width'>\
@@ -162,7 +204,12 @@ async fn status(state: web::Data<State>) -> Result<HttpResponse, HttpError> {
         h.push_str("<tr><th class=bad>Token</th><td class=bad>the hub refuses this checkpoint's token: records wait</td></tr>");
     }
     if let (Some(e), Some(at)) = (&uplink.last_error, uplink.last_error_at) {
-        let _ = write!(h, "<tr><th>Last error</th><td>{} ({})</td></tr>", esc(e), at.format("%H:%M:%S"));
+        let _ = write!(
+            h,
+            "<tr><th>Last error</th><td>{} ({})</td></tr>",
+            esc(e),
+            at.format("%H:%M:%S")
+        );
     }
     h.push_str("</table><h2>Cameras</h2><table><tr><th>Camera</th><th>Source</th><th>Lane</th><th>State</th><th>fps</th><th>Frames</th><th>Dropped</th><th>Undecodable</th><th>Last error</th></tr>");
     let cams = m.cameras.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -202,5 +249,7 @@ async fn status(state: web::Data<State>) -> Result<HttpResponse, HttpError> {
         );
     }
     h.push_str("</table></html>");
-    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(h))
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(h))
 }

@@ -38,8 +38,17 @@ pub struct ListIndex {
 
 impl ListIndex {
     pub fn new(lists: &Lists) -> ListIndex {
-        let index = |entries: &[hub::api::ListEntry]| entries.iter().map(|e| (e.plate.clone(), e.expires_at)).collect();
-        ListIndex { version: lists.version, whitelist: index(&lists.whitelist), hotlist: index(&lists.hotlist) }
+        let index = |entries: &[hub::api::ListEntry]| {
+            entries
+                .iter()
+                .map(|e| (e.plate.clone(), e.expires_at))
+                .collect()
+        };
+        ListIndex {
+            version: lists.version,
+            whitelist: index(&lists.whitelist),
+            hotlist: index(&lists.hotlist),
+        }
     }
 
     pub fn whitelisted(&self, plate: &PlateText, now: DateTime<Utc>) -> bool {
@@ -56,14 +65,28 @@ impl ListIndex {
     }
 }
 
-fn live(list: &HashMap<PlateText, Option<DateTime<Utc>>>, plate: &PlateText, now: DateTime<Utc>) -> bool {
-    list.get(plate).is_some_and(|exp| exp.is_none_or(|t| t > now))
+fn live(
+    list: &HashMap<PlateText, Option<DateTime<Utc>>>,
+    plate: &PlateText,
+    now: DateTime<Utc>,
+) -> bool {
+    list.get(plate)
+        .is_some_and(|exp| exp.is_none_or(|t| t > now))
 }
 
 /// What the rules make of `passage` at `now`, most severe first.
-pub fn judge(passage: &Passage, rules: &Rules, lists: &ListIndex, now: DateTime<Utc>) -> Vec<Finding> {
+pub fn judge(
+    passage: &Passage,
+    rules: &Rules,
+    lists: &ListIndex,
+    now: DateTime<Utc>,
+) -> Vec<Finding> {
     let mut out = Vec::new();
-    let plate = passage.plate.as_ref().filter(|p| p.confidence >= rules.plate_min_confidence).map(|p| &p.text);
+    let plate = passage
+        .plate
+        .as_ref()
+        .filter(|p| p.confidence >= rules.plate_min_confidence)
+        .map(|p| &p.text);
 
     if let Some(cargo) = &passage.cargo {
         let cover_counts = cargo.confidence >= rules.cover_min_confidence;
@@ -71,7 +94,10 @@ pub fn judge(passage: &Passage, rules: &Rules, lists: &ListIndex, now: DateTime<
             && cargo.confidence >= rules.coal_min_confidence
             && rules.coal_visible_covers.contains(&cargo.cover);
         if coal_visible && !plate.is_some_and(|p| lists.whitelisted(p, now)) {
-            out.push(finding(IncidentKind::SUSPECTED_LOOSE_COAL, rules.suspected_loose_coal));
+            out.push(finding(
+                IncidentKind::SUSPECTED_LOOSE_COAL,
+                rules.suspected_loose_coal,
+            ));
         }
         let bulk = matches!(cargo.material, Material::Coal | Material::OtherBulk);
         if bulk && cover_counts && rules.uncovered_covers.contains(&cargo.cover) {
@@ -94,7 +120,10 @@ fn finding(kind: &str, severity: Severity) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hub::api::{CargoRead, CheckpointId, Cover, Direction, ListEntry, PassageId, PlateColor, PlateLayout, PlateRead};
+    use hub::api::{
+        CargoRead, CheckpointId, Cover, Direction, ListEntry, PassageId, PlateColor, PlateLayout,
+        PlateRead,
+    };
 
     fn passage(plate: Option<(&str, f32)>, cargo: Option<(Cover, Material, f32)>) -> Passage {
         Passage {
@@ -109,7 +138,11 @@ mod tests {
                 layout: PlateLayout::Single,
                 confidence: c,
             }),
-            cargo: cargo.map(|(cover, material, confidence)| CargoRead { cover, material, confidence }),
+            cargo: cargo.map(|(cover, material, confidence)| CargoRead {
+                cover,
+                material,
+                confidence,
+            }),
             evidence: vec![],
         }
     }
@@ -136,7 +169,15 @@ mod tests {
     #[test]
     fn open_coal_is_suspected_and_uncovered() {
         let r = Rules::default();
-        let f = judge(&passage(Some(("晋H93513", 0.9)), Some((Cover::Open, Material::Coal, 0.9))), &r, &ListIndex::default(), Utc::now());
+        let f = judge(
+            &passage(
+                Some(("晋H93513", 0.9)),
+                Some((Cover::Open, Material::Coal, 0.9)),
+            ),
+            &r,
+            &ListIndex::default(),
+            Utc::now(),
+        );
         assert_eq!(kinds(&f), ["suspected_loose_coal", "uncovered_load"]);
         assert_eq!(f[0].severity, Severity::High);
         assert_eq!(f[1].severity, Severity::Medium);
@@ -146,24 +187,54 @@ mod tests {
     fn whitelisted_coal_is_not_suspected_but_must_still_be_covered() {
         let r = Rules::default();
         let l = lists(&["晋H93513"], &[]);
-        let f = judge(&passage(Some(("晋H93513", 0.9)), Some((Cover::Partial, Material::Coal, 0.9))), &r, &l, Utc::now());
+        let f = judge(
+            &passage(
+                Some(("晋H93513", 0.9)),
+                Some((Cover::Partial, Material::Coal, 0.9)),
+            ),
+            &r,
+            &l,
+            Utc::now(),
+        );
         assert_eq!(kinds(&f), ["uncovered_load"]);
         // A plate read too weakly cannot claim the whitelist.
-        let f = judge(&passage(Some(("晋H93513", 0.2)), Some((Cover::Partial, Material::Coal, 0.9))), &r, &l, Utc::now());
+        let f = judge(
+            &passage(
+                Some(("晋H93513", 0.2)),
+                Some((Cover::Partial, Material::Coal, 0.9)),
+            ),
+            &r,
+            &l,
+            Utc::now(),
+        );
         assert_eq!(kinds(&f), ["suspected_loose_coal", "uncovered_load"]);
         // Nor can a passage with no plate (无车牌).
-        let f = judge(&passage(None, Some((Cover::Open, Material::Coal, 0.9))), &r, &l, Utc::now());
+        let f = judge(
+            &passage(None, Some((Cover::Open, Material::Coal, 0.9))),
+            &r,
+            &l,
+            Utc::now(),
+        );
         assert!(kinds(&f).contains(&"suspected_loose_coal"));
     }
 
     #[test]
     fn thresholds_and_cover_states_come_from_config() {
         let mut r = Rules::default();
-        let p = passage(Some(("晋H93513", 0.9)), Some((Cover::Open, Material::Coal, 0.5)));
-        assert!(judge(&p, &r, &ListIndex::default(), Utc::now()).is_empty(), "0.5 < 0.6");
+        let p = passage(
+            Some(("晋H93513", 0.9)),
+            Some((Cover::Open, Material::Coal, 0.5)),
+        );
+        assert!(
+            judge(&p, &r, &ListIndex::default(), Utc::now()).is_empty(),
+            "0.5 < 0.6"
+        );
         r.coal_min_confidence = 0.4;
         r.cover_min_confidence = 0.4;
-        assert_eq!(kinds(&judge(&p, &r, &ListIndex::default(), Utc::now())), ["suspected_loose_coal", "uncovered_load"]);
+        assert_eq!(
+            kinds(&judge(&p, &r, &ListIndex::default(), Utc::now())),
+            ["suspected_loose_coal", "uncovered_load"]
+        );
         r.uncovered_covers = vec![Cover::Partial];
         r.suspected_loose_coal = Severity::Low;
         let f = judge(&p, &r, &ListIndex::default(), Utc::now());
@@ -171,10 +242,24 @@ mod tests {
         assert_eq!(f[0].severity, Severity::Low);
         // Tarped coal does not show.
         let tarped = passage(None, Some((Cover::Tarped, Material::Coal, 0.99)));
-        assert!(judge(&tarped, &Rules::default(), &ListIndex::default(), Utc::now()).is_empty());
+        assert!(judge(
+            &tarped,
+            &Rules::default(),
+            &ListIndex::default(),
+            Utc::now()
+        )
+        .is_empty());
         // Open sand is uncovered but not coal; an open empty bed is nothing.
         let sand = passage(None, Some((Cover::Open, Material::OtherBulk, 0.9)));
-        assert_eq!(kinds(&judge(&sand, &Rules::default(), &ListIndex::default(), Utc::now())), ["uncovered_load"]);
+        assert_eq!(
+            kinds(&judge(
+                &sand,
+                &Rules::default(),
+                &ListIndex::default(),
+                Utc::now()
+            )),
+            ["uncovered_load"]
+        );
         let empty = passage(None, Some((Cover::Open, Material::None, 0.9)));
         assert!(judge(&empty, &Rules::default(), &ListIndex::default(), Utc::now()).is_empty());
     }
@@ -183,11 +268,23 @@ mod tests {
     fn hotlist_hits_respect_expiry_and_confidence() {
         let r = Rules::default();
         let now = Utc::now();
-        let l = lists(&[], &[("冀A12345", None), ("冀B12345", Some(now - chrono::Duration::hours(1)))]);
+        let l = lists(
+            &[],
+            &[
+                ("冀A12345", None),
+                ("冀B12345", Some(now - chrono::Duration::hours(1))),
+            ],
+        );
         let f = judge(&passage(Some(("冀A12345", 0.8)), None), &r, &l, now);
         assert_eq!(kinds(&f), ["hotlist_hit"]);
-        assert!(judge(&passage(Some(("冀B12345", 0.8)), None), &r, &l, now).is_empty(), "expired");
-        assert!(judge(&passage(Some(("冀A12345", 0.3)), None), &r, &l, now).is_empty(), "weak read");
+        assert!(
+            judge(&passage(Some(("冀B12345", 0.8)), None), &r, &l, now).is_empty(),
+            "expired"
+        );
+        assert!(
+            judge(&passage(Some(("冀A12345", 0.3)), None), &r, &l, now).is_empty(),
+            "weak read"
+        );
         assert_eq!(l.sizes(), (0, 2));
         assert_eq!(l.version, 3);
     }

@@ -20,27 +20,27 @@
 //! # Ok(()) }
 //! ```
 
-/// The one typed configuration: defaults → TOML → `KADIAN_*`, checked once.
-pub mod config;
 /// Camera threads: OpenCV videoio and stills → RGB frames in a bounded slot.
 pub mod capture;
-/// Perception, tracking, judging and storing per camera; `Node` and `run`.
-pub mod pipeline;
-/// The models crate's detector, reader and classifier as the pipeline's perception.
-pub mod perception;
-/// Detections across frames → one passage per vehicle, plate voted per character.
-pub mod track;
-/// Rules + whitelist / hotlist → incidents; pure.
-pub mod judge;
-/// The durable sled log: passages, incidents, evidence, outbox; retention.
-pub mod store;
-/// Outbox → hub with classified retries; lists sync.
-pub mod uplink;
+/// The one typed configuration: defaults → TOML → `KADIAN_*`, checked once.
+pub mod config;
 /// Local HTTP: `/snapshot`, `/healthz`, `/metrics`, status page.
 pub mod http;
+/// Rules + whitelist / hotlist → incidents; pure.
+pub mod judge;
 /// Counters, gauges and stage timings behind `/metrics` and the status page.
 pub mod metrics;
+/// The models crate's detector, reader and classifier as the pipeline's perception.
+pub mod perception;
+/// Perception, tracking, judging and storing per camera; `Node` and `run`.
+pub mod pipeline;
+/// The durable sled log: passages, incidents, evidence, outbox; retention.
+pub mod store;
+/// Detections across frames → one passage per vehicle, plate voted per character.
+pub mod track;
+/// Outbox → hub with classified retries; lists sync.
+pub mod uplink;
 
 pub use config::Config;
 pub use perception::ModelPerception;
-pub use pipeline::{run, Node, NodeError, NoDetector, Perception};
+pub use pipeline::{run, NoDetector, Node, NodeError, Perception};

@@ -6,7 +6,11 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "checkpoint", about = "Kadian checkpoint: the edge node on a camera box", version)]
+#[command(
+    name = "checkpoint",
+    about = "Kadian checkpoint: the edge node on a camera box",
+    version
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -29,22 +33,33 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        // Colour for a person at a terminal, plain text for log files and journald.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     let cli = Cli::parse();
     match cli.command {
         Command::Check { config } => {
-            let c = checkpoint::Config::load(Some(&config), std::env::vars()).with_context(|| format!("loading {}", config.display()))?;
+            let c = checkpoint::Config::load(Some(&config), std::env::vars())
+                .with_context(|| format!("loading {}", config.display()))?;
             println!("{c:#?}");
             Ok(())
         }
         Command::Run { config } => {
-            let c = checkpoint::Config::load(Some(&config), std::env::vars()).with_context(|| format!("loading {}", config.display()))?;
-            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+            let c = checkpoint::Config::load(Some(&config), std::env::vars())
+                .with_context(|| format!("loading {}", config.display()))?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the runtime")?;
             rt.block_on(async {
                 // Handlers first: a SIGTERM during start-up is a clean stop, not a kill.
                 let shutdown = shutdown_signal().context("watching signals")?;
-                checkpoint::run(c, shutdown).await.context("checkpoint failed")
+                checkpoint::run(c, shutdown)
+                    .await
+                    .context("checkpoint failed")
             })
         }
     }

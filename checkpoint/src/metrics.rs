@@ -8,7 +8,10 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use prometheus::{Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
+};
 
 /// A camera's state, as the status page shows it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -35,9 +38,12 @@ pub struct Metrics {
     pub frames_dropped: IntCounterVec,
     pub frames_undecodable: IntCounterVec,
     pub reconnects: IntCounterVec,
+    pub open_failures: IntCounterVec,
     pub fps: GaugeVec,
+    pub replay_done: IntGaugeVec,
     pub stage_seconds: HistogramVec,
     pub passages: IntCounter,
+    pub tracks_discarded: IntCounter,
     pub incidents: IntCounter,
     pub snapshots_rejected: IntCounter,
     pub outbox_depth: IntGauge,
@@ -72,16 +78,60 @@ impl Metrics {
             c
         };
         let frames = counter_vec("frames_total", "Frames decoded, per camera", cam);
-        let frames_dropped = counter_vec("frames_dropped_total", "Stale frames dropped because the pipeline fell behind", cam);
-        let frames_undecodable = counter_vec("frames_undecodable_total", "Frames or stills that did not decode, skipped", cam);
-        let reconnects = counter_vec("camera_reconnects_total", "Times a dead stream was reopened", cam);
-        let uploaded = counter_vec("uploaded_total", "Records the hub answered 2xx for, per kind", &["kind"]);
-        let upload_errors = counter_vec("upload_errors_total", "Failed hub requests, by class (retryable, permanent, auth)", &["class"]);
-        let fps = must(GaugeVec::new(Opts::new("camera_fps", "Frames per second decoded over the last second"), cam));
+        let frames_dropped = counter_vec(
+            "frames_dropped_total",
+            "Stale frames dropped because the pipeline fell behind",
+            cam,
+        );
+        let frames_undecodable = counter_vec(
+            "frames_undecodable_total",
+            "Frames or stills that did not decode, skipped",
+            cam,
+        );
+        let reconnects = counter_vec(
+            "camera_reconnects_total",
+            "Times a dead stream was reopened",
+            cam,
+        );
+        let open_failures = counter_vec(
+            "camera_open_failures_total",
+            "Failed attempts to open a stream or device (a camera that is gone keeps counting)",
+            cam,
+        );
+        let uploaded = counter_vec(
+            "uploaded_total",
+            "Records the hub answered 2xx for, per kind",
+            &["kind"],
+        );
+        let upload_errors = counter_vec(
+            "upload_errors_total",
+            "Failed hub requests, by class (retryable, permanent, auth)",
+            &["class"],
+        );
+        let fps = must(GaugeVec::new(
+            Opts::new(
+                "camera_fps",
+                "Frames per second decoded over the last second",
+            ),
+            cam,
+        ));
         must(registry.register(Box::new(fps.clone())));
+        let replay_done = must(IntGaugeVec::new(
+            Opts::new(
+                "replay_done",
+                "1 once a replayed file or folder has been read and its last passage committed",
+            ),
+            cam,
+        ));
+        must(registry.register(Box::new(replay_done.clone())));
         let stage_seconds = must(HistogramVec::new(
-            HistogramOpts::new("stage_seconds", "Time per frame (or record) in each pipeline stage")
-                .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]),
+            HistogramOpts::new(
+                "stage_seconds",
+                "Time per frame (or record) in each pipeline stage",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ]),
             &["stage"],
         ));
         must(registry.register(Box::new(stage_seconds.clone())));
@@ -91,17 +141,33 @@ impl Metrics {
             c
         };
         let passages = counter("passages_total", "Passages committed to the local log");
+        let tracks_discarded = counter(
+            "tracks_discarded_total",
+            "Tracks seen in fewer than track.min_frames frames (detector flicker), dropped",
+        );
         let incidents = counter("incidents_total", "Incidents committed to the local log");
-        let snapshots_rejected = counter("snapshots_rejected_total", "Pushed snapshots that were not a decodable JPEG");
+        let snapshots_rejected = counter(
+            "snapshots_rejected_total",
+            "Pushed snapshots that were not a decodable JPEG",
+        );
         let gauge = |name: &str, help: &str| {
             let g = must(IntGauge::new(name, help));
             must(registry.register(Box::new(g.clone())));
             g
         };
         let outbox_depth = gauge("outbox_depth", "Records and evidence waiting for the hub");
-        let permanent_failures = gauge("permanent_failures", "Records the hub refused for good (kept locally, see the status page)");
-        let lists_version = gauge("lists_version", "Version of the whitelist / hotlist in use (0: never synced)");
-        let last_upload = must(Gauge::new("last_upload_timestamp_seconds", "Unix time of the last 2xx from the hub (0: never)"));
+        let permanent_failures = gauge(
+            "permanent_failures",
+            "Records the hub refused for good (kept locally, see the status page)",
+        );
+        let lists_version = gauge(
+            "lists_version",
+            "Version of the whitelist / hotlist in use (0: never synced)",
+        );
+        let last_upload = must(Gauge::new(
+            "last_upload_timestamp_seconds",
+            "Unix time of the last 2xx from the hub (0: never)",
+        ));
         must(registry.register(Box::new(last_upload.clone())));
         Metrics {
             registry,
@@ -110,9 +176,12 @@ impl Metrics {
             frames_dropped,
             frames_undecodable,
             reconnects,
+            open_failures,
             fps,
+            replay_done,
             stage_seconds,
             passages,
+            tracks_discarded,
             incidents,
             snapshots_rejected,
             outbox_depth,
@@ -171,7 +240,10 @@ mod tests {
         m.stage_seconds.with_label_values(&["track"]).observe(0.002);
         m.outbox_depth.set(7);
         let text = m.render();
-        assert!(text.contains("checkpoint_frames_total{camera=\"gantry\"} 3"), "{text}");
+        assert!(
+            text.contains("checkpoint_frames_total{camera=\"gantry\"} 3"),
+            "{text}"
+        );
         assert!(text.contains("checkpoint_frames_dropped_total{camera=\"gantry\"} 1"));
         assert!(text.contains("checkpoint_outbox_depth 7"));
         assert!(text.contains("checkpoint_stage_seconds_bucket{stage=\"track\""));

@@ -38,7 +38,11 @@ pub struct ModelPerception {
 impl ModelPerception {
     /// Loads the three networks (each with its `manifest.toml` beside it). Without
     /// a classifier, loads are not classified.
-    pub fn load(detector: &Path, reader: &Path, classifier: Option<&Path>) -> Result<Self, models::Error> {
+    pub fn load(
+        detector: &Path,
+        reader: &Path,
+        classifier: Option<&Path>,
+    ) -> Result<Self, models::Error> {
         Ok(ModelPerception {
             detector: PlateDetector::load(detector)?,
             reader: PlateReader::load(reader)?,
@@ -53,7 +57,11 @@ impl ModelPerception {
         Ok(ModelPerception {
             detector: self.detector.try_clone()?,
             reader: self.reader.try_clone()?,
-            classifier: self.classifier.as_ref().map(CargoClassifier::try_clone).transpose()?,
+            classifier: self
+                .classifier
+                .as_ref()
+                .map(CargoClassifier::try_clone)
+                .transpose()?,
             dets: Detections::default(),
         })
     }
@@ -102,21 +110,30 @@ impl ModelPerception {
 }
 
 impl Perception for ModelPerception {
-    fn perceive(&mut self, frame: &RgbImage, out: &mut Vec<Detection>) -> Result<(), PerceptionError> {
+    fn perceive(
+        &mut self,
+        frame: &RgbImage,
+        out: &mut Vec<Detection>,
+    ) -> Result<(), PerceptionError> {
         let mut dets = std::mem::take(&mut self.dets);
         let detected = self.detector.detect_into(frame, &mut dets);
         if let Err(e) = detected {
             self.dets = dets;
             return Err(PerceptionError::Model(e.to_string()));
         }
+        drop_nested(&mut dets.vehicles);
         let mut plate_used = vec![false; dets.plates.len()];
         for vehicle in &dets.vehicles {
             // Plates are by descending score: the first inside is the best.
+            let reach = plate_reach(&vehicle.bbox);
             let plate = dets
                 .plates
                 .iter()
                 .enumerate()
-                .find(|(k, p)| !plate_used[*k] && vehicle.bbox.contains(p.bbox.center()))
+                .filter(|(k, p)| !plate_used[*k] && reach.contains(p.bbox.center()))
+                .min_by(|a, b| {
+                    gap_to(&vehicle.bbox, &a.1.bbox).total_cmp(&gap_to(&vehicle.bbox, &b.1.bbox))
+                })
                 .map(|(k, p)| {
                     plate_used[k] = true;
                     p
@@ -124,7 +141,12 @@ impl Perception for ModelPerception {
             let load = dets
                 .loads
                 .iter()
-                .map(|l| (l, l.bbox.intersection(&vehicle.bbox) / l.bbox.area().max(1e-6)))
+                .map(|l| {
+                    (
+                        l,
+                        l.bbox.intersection(&vehicle.bbox) / l.bbox.area().max(1e-6),
+                    )
+                })
                 .filter(|(_, inside)| *inside >= LOAD_INSIDE_VEHICLE)
                 .max_by(|a, b| a.1.total_cmp(&b.1).then(a.0.score.total_cmp(&b.0.score)))
                 .map(|(l, _)| l);
@@ -135,9 +157,19 @@ impl Perception for ModelPerception {
                 cargo: load.and_then(|l| self.classify(frame, &l.bbox)),
             });
         }
-        for (plate, _) in dets.plates.iter().zip(&plate_used).filter(|(_, used)| !**used) {
+        for (plate, _) in dets
+            .plates
+            .iter()
+            .zip(&plate_used)
+            .filter(|(_, used)| !**used)
+        {
             if let Some(obs) = self.read_plate(frame, plate) {
-                out.push(Detection { vehicle: None, score: plate.score, plate: Some(obs), cargo: None });
+                out.push(Detection {
+                    vehicle: None,
+                    score: plate.score,
+                    plate: Some(obs),
+                    cargo: None,
+                });
             }
         }
         self.dets = dets;
@@ -145,8 +177,53 @@ impl Perception for ModelPerception {
     }
 }
 
+/// Drops a vehicle box lying mostly inside a higher-scored one. IoU-based NMS keeps
+/// both when the detector boxes a truck's cab and the whole truck: they overlap
+/// little by IoU but are one vehicle, and two boxes would make two passages.
+fn drop_nested(vehicles: &mut Vec<models::Region>) {
+    const INSIDE: f32 = 0.7;
+    let mut kept: Vec<models::Region> = Vec::with_capacity(vehicles.len());
+    // `vehicles` is by descending score.
+    for v in vehicles.drain(..) {
+        let nested = kept.iter().any(|k| {
+            let smaller = v.bbox.area().min(k.bbox.area()).max(1e-6);
+            v.bbox.intersection(&k.bbox) / smaller >= INSIDE
+        });
+        if !nested {
+            kept.push(v);
+        }
+    }
+    *vehicles = kept;
+}
+
+/// Where a vehicle's plate may be: its box, widened by 15 % on each side and
+/// lengthened by 30 % downwards, because the detector's vehicle boxes tend to stop
+/// short of the bumper where the plate hangs.
+fn plate_reach(v: &models::BBox) -> models::BBox {
+    let (w, h) = (v.width(), v.height());
+    models::BBox {
+        x1: v.x1 - 0.15 * w,
+        y1: v.y1,
+        x2: v.x2 + 0.15 * w,
+        y2: v.y2 + 0.3 * h,
+    }
+}
+
+/// How far the plate's centre lies outside the vehicle's box (0 inside).
+fn gap_to(v: &models::BBox, plate: &models::BBox) -> f32 {
+    let c = plate.center();
+    let dx = (v.x1 - c.x).max(c.x - v.x2).max(0.0);
+    let dy = (v.y1 - c.y).max(c.y - v.y2).max(0.0);
+    dx.hypot(dy)
+}
+
 fn bbox(b: &models::BBox) -> BBox {
-    BBox { x: b.x1, y: b.y1, w: b.width(), h: b.height() }
+    BBox {
+        x: b.x1,
+        y: b.y1,
+        w: b.width(),
+        h: b.height(),
+    }
 }
 
 fn color(c: models::PlateColor) -> PlateColor {
@@ -186,6 +263,50 @@ mod tests {
         serde_json::to_string(v).unwrap()
     }
 
+    fn region(x1: f32, y1: f32, x2: f32, y2: f32, score: f32) -> models::Region {
+        models::Region {
+            bbox: models::BBox { x1, y1, x2, y2 },
+            score,
+        }
+    }
+
+    #[test]
+    fn a_box_inside_a_better_one_is_the_same_vehicle_but_a_neighbour_is_not() {
+        let mut v = vec![
+            region(100.0, 100.0, 500.0, 600.0, 0.9),
+            region(150.0, 120.0, 450.0, 350.0, 0.8), // the cab of the same truck
+            region(520.0, 100.0, 900.0, 600.0, 0.7), // the next lane
+        ];
+        drop_nested(&mut v);
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[1].bbox.x1, 520.0);
+    }
+
+    #[test]
+    fn a_plate_just_below_a_short_vehicle_box_is_its_plate() {
+        let v = models::BBox {
+            x1: 100.0,
+            y1: 100.0,
+            x2: 500.0,
+            y2: 500.0,
+        };
+        let below = models::BBox {
+            x1: 260.0,
+            y1: 520.0,
+            x2: 340.0,
+            y2: 545.0,
+        };
+        let far = models::BBox {
+            x1: 260.0,
+            y1: 700.0,
+            x2: 340.0,
+            y2: 725.0,
+        };
+        assert!(plate_reach(&v).contains(below.center()));
+        assert!(!plate_reach(&v).contains(far.center()));
+        assert!(gap_to(&v, &below) > 0.0 && gap_to(&v, &v) == 0.0);
+    }
+
     #[test]
     fn model_enums_map_onto_the_wire_enums_by_name() {
         for c in models::Cover::ALL {
@@ -204,10 +325,14 @@ mod tests {
     #[test]
     fn model_perception_sees_the_truck_of_a_fixture_scene() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let dir = std::env::var_os("KADIAN_MODELS_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| root.join("models/onnx"));
+        let dir = std::env::var_os("KADIAN_MODELS_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| root.join("models/onnx"));
         let manifest = std::fs::read_to_string(dir.join("manifest.toml")).unwrap_or_default();
         assert!(
-            dir.join("plate_detector.onnx").exists() && manifest.contains("[plate_detector]") && manifest.contains("[cargo_classifier]"),
+            dir.join("plate_detector.onnx").exists()
+                && manifest.contains("[plate_detector]")
+                && manifest.contains("[cargo_classifier]"),
             "{} lacks the exported plate detector / cargo classifier",
             dir.display()
         );
@@ -218,7 +343,9 @@ mod tests {
         )
         .unwrap();
         let mut perception = loaded.try_clone().unwrap();
-        let frame = image::open(root.join("models/tests/fixtures/scenes/scene_1.jpg")).unwrap().to_rgb8();
+        let frame = image::open(root.join("models/tests/fixtures/scenes/scene_1.jpg"))
+            .unwrap()
+            .to_rgb8();
         let mut out = Vec::new();
         perception.perceive(&frame, &mut out).unwrap();
         eprintln!("{out:#?}");
@@ -238,7 +365,20 @@ mod tests {
 
     #[test]
     fn boxes_convert_corner_form_to_origin_and_size() {
-        let b = bbox(&models::BBox { x1: 10.0, y1: 20.0, x2: 40.0, y2: 25.0 });
-        assert_eq!(b, BBox { x: 10.0, y: 20.0, w: 30.0, h: 5.0 });
+        let b = bbox(&models::BBox {
+            x1: 10.0,
+            y1: 20.0,
+            x2: 40.0,
+            y2: 25.0,
+        });
+        assert_eq!(
+            b,
+            BBox {
+                x: 10.0,
+                y: 20.0,
+                w: 30.0,
+                h: 5.0
+            }
+        );
     }
 }

@@ -23,7 +23,9 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use hub::api::{CheckpointId, EvidenceKind, EvidenceRef, Incident, IncidentId, Passage, PassageId, PlateRead};
+use hub::api::{
+    CheckpointId, EvidenceKind, EvidenceRef, Incident, IncidentId, Passage, PassageId, PlateRead,
+};
 use hub::client::HubClient;
 use image::RgbImage;
 use tokio::sync::{watch, Notify};
@@ -48,7 +50,11 @@ pub enum PerceptionError {
 /// and its load classified where they show.
 pub trait Perception: Send {
     /// Appends this frame's detections to `out` (cleared by the caller).
-    fn perceive(&mut self, frame: &RgbImage, out: &mut Vec<Detection>) -> Result<(), PerceptionError>;
+    fn perceive(
+        &mut self,
+        frame: &RgbImage,
+        out: &mut Vec<Detection>,
+    ) -> Result<(), PerceptionError>;
 }
 
 /// The perception of a node without a detector model: sees nothing. See the module
@@ -57,7 +63,11 @@ pub trait Perception: Send {
 pub struct NoDetector;
 
 impl Perception for NoDetector {
-    fn perceive(&mut self, _frame: &RgbImage, _out: &mut Vec<Detection>) -> Result<(), PerceptionError> {
+    fn perceive(
+        &mut self,
+        _frame: &RgbImage,
+        _out: &mut Vec<Detection>,
+    ) -> Result<(), PerceptionError> {
         Ok(())
     }
 }
@@ -70,7 +80,10 @@ pub enum NodeError {
     #[error("bad hub settings: {0}")]
     Hub(#[from] hub::client::ClientError),
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: SocketAddr, source: std::io::Error },
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("cannot start a thread: {0}")]
     Thread(std::io::Error),
     #[error("cannot flush the local store: {0}")]
@@ -88,6 +101,8 @@ struct Shared {
     metrics: Arc<Metrics>,
     wake: Arc<Notify>,
     stop: Arc<AtomicBool>,
+    /// `track.min_frames`.
+    min_frames: u32,
 }
 
 /// A running checkpoint node.
@@ -132,9 +147,18 @@ impl Node {
 
     /// Starts the node, giving each camera's worker the perception `perception`
     /// makes for it. Must run inside a tokio runtime.
-    pub async fn start_with(config: Config, perception: impl Fn(&Camera) -> Box<dyn Perception>) -> Result<Node, NodeError> {
-        std::fs::create_dir_all(&config.data_dir).map_err(|e| NodeError::Store { path: config.data_dir.display().to_string(), source: StoreError::Sled(e.into()) })?;
-        let store = Store::open(&config.data_dir).map_err(|source| NodeError::Store { path: config.data_dir.display().to_string(), source })?;
+    pub async fn start_with(
+        config: Config,
+        perception: impl Fn(&Camera) -> Box<dyn Perception>,
+    ) -> Result<Node, NodeError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| NodeError::Store {
+            path: config.data_dir.display().to_string(),
+            source: StoreError::Sled(e.into()),
+        })?;
+        let store = Store::open(&config.data_dir).map_err(|source| NodeError::Store {
+            path: config.data_dir.display().to_string(),
+            source,
+        })?;
         let metrics = Arc::new(Metrics::new());
         // The lists last synced: rules work offline from the first frame.
         let lists = match store.lists() {
@@ -147,7 +171,9 @@ impl Node {
         };
         metrics.lists_version.set(lists.version as i64);
         if let Ok(Some(t)) = store.last_upload() {
-            metrics.last_upload.set(t.timestamp_millis() as f64 / 1000.0);
+            metrics
+                .last_upload
+                .set(t.timestamp_millis() as f64 / 1000.0);
         }
         let lists = Arc::new(RwLock::new(lists));
         let wake = Arc::new(Notify::new());
@@ -165,32 +191,71 @@ impl Node {
             metrics: metrics.clone(),
             wake: wake.clone(),
             stop: stop.clone(),
+            min_frames: config.track.min_frames,
         });
         let mut threads = Vec::new();
         let mut slots = Vec::new();
         let mut push = HashMap::new();
         for cam in &config.cameras {
-            let slot = if cam.source == Source::Push { Slot::with_capacity(8) } else { Slot::new() };
+            let slot = if cam.source == Source::Push {
+                Slot::with_capacity(8)
+            } else {
+                Slot::new()
+            };
             slots.push(slot.clone());
             if cam.source == Source::Push {
                 push.insert(cam.name.clone(), slot.clone());
                 metrics.camera_state(&cam.name, "waiting for snapshots", None);
             } else {
-                threads.push(capture::spawn(cam.clone(), slot.clone(), metrics.clone(), stop.clone()).map_err(NodeError::Thread)?);
+                threads.push(
+                    capture::spawn(cam.clone(), slot.clone(), metrics.clone(), stop.clone())
+                        .map_err(NodeError::Thread)?,
+                );
             }
-            let worker = Worker { camera: cam.clone(), slot, perception: perception(cam), tracker: Tracker::new(config.track), shared: shared.clone() };
+            let worker = Worker {
+                camera: cam.clone(),
+                slot,
+                perception: perception(cam),
+                tracker: Tracker::new(config.track),
+                shared: shared.clone(),
+            };
             threads.push(
-                std::thread::Builder::new().name(format!("work-{}", cam.name)).spawn(move || worker.run()).map_err(NodeError::Thread)?,
+                std::thread::Builder::new()
+                    .name(format!("work-{}", cam.name))
+                    .spawn(move || worker.run())
+                    .map_err(NodeError::Thread)?,
             );
         }
 
-        let client = HubClient::with_timeout(&config.hub_url, config.token.expose(), config.uplink.request_timeout)?;
-        let uplink = Uplink { store: store.clone(), client, settings: config.uplink, metrics: metrics.clone(), lists: lists.clone(), wake: wake.clone() };
+        let client = HubClient::with_timeout(
+            &config.hub_url,
+            config.token.expose(),
+            config.uplink.request_timeout,
+        )?;
+        let uplink = Uplink {
+            store: store.clone(),
+            client,
+            settings: config.uplink,
+            metrics: metrics.clone(),
+            lists: lists.clone(),
+            wake: wake.clone(),
+        };
         let mut tasks = vec![tokio::spawn(uplink.run(shutdown_rx.clone()))];
-        tasks.push(tokio::spawn(retention(store.clone(), config.retention, shutdown_rx)));
+        tasks.push(tokio::spawn(retention(
+            store.clone(),
+            config.retention,
+            shutdown_rx,
+        )));
 
-        let listener = std::net::TcpListener::bind(config.listen).map_err(|source| NodeError::Listen { addr: config.listen, source })?;
-        let http_addr = listener.local_addr().map_err(|source| NodeError::Listen { addr: config.listen, source })?;
+        let listener =
+            std::net::TcpListener::bind(config.listen).map_err(|source| NodeError::Listen {
+                addr: config.listen,
+                source,
+            })?;
+        let http_addr = listener.local_addr().map_err(|source| NodeError::Listen {
+            addr: config.listen,
+            source,
+        })?;
         let state = crate::http::State {
             checkpoint_id: config.checkpoint_id.clone(),
             hub_url: config.hub_url.clone(),
@@ -200,7 +265,10 @@ impl Node {
             lists,
             push,
         };
-        let server = crate::http::server(state, listener).map_err(|source| NodeError::Listen { addr: config.listen, source })?;
+        let server = crate::http::server(state, listener).map_err(|source| NodeError::Listen {
+            addr: config.listen,
+            source,
+        })?;
         let http = server.handle();
         tasks.push(tokio::spawn(async move {
             if let Err(e) = server.await {
@@ -208,7 +276,18 @@ impl Node {
             }
         }));
         tracing::info!(checkpoint = %config.checkpoint_id, http = %http_addr, cameras = config.cameras.len(), "checkpoint running");
-        Ok(Node { http_addr, store, metrics, wake, stop, shutdown, threads, tasks, http, slots })
+        Ok(Node {
+            http_addr,
+            store,
+            metrics,
+            wake,
+            stop,
+            shutdown,
+            threads,
+            tasks,
+            http,
+            slots,
+        })
     }
 
     /// Where `/snapshot`, `/healthz`, `/metrics` and the status page are served.
@@ -251,7 +330,10 @@ impl Node {
             let _ = t.await;
         }
         self.store.flush().map_err(NodeError::Flush)?;
-        tracing::info!(outbox = self.store.outbox_depth(), "checkpoint stopped, store flushed");
+        tracing::info!(
+            outbox = self.store.outbox_depth(),
+            "checkpoint stopped, store flushed"
+        );
         Ok(())
     }
 }
@@ -271,8 +353,14 @@ async fn retention(store: Store, r: crate::config::Retention, mut shutdown: watc
             _ = shutdown.changed() => return,
         }
         let s = store.clone();
-        match tokio::task::spawn_blocking(move || s.sweep(Utc::now(), r.max_age, r.disk_budget_bytes)).await {
-            Ok(Ok(sweep)) if sweep != Default::default() => tracing::info!(?sweep, "retention sweep"),
+        match tokio::task::spawn_blocking(move || {
+            s.sweep(Utc::now(), r.max_age, r.disk_budget_bytes)
+        })
+        .await
+        {
+            Ok(Ok(sweep)) if sweep != Default::default() => {
+                tracing::info!(?sweep, "retention sweep")
+            }
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "retention sweep failed"),
             Err(e) => tracing::error!(error = %e, "retention sweep panicked"),
@@ -303,40 +391,72 @@ impl Worker {
                     let t = Instant::now();
                     if let Err(e) = self.perception.perceive(&frame.image, &mut detections) {
                         tracing::warn!(camera = %name, error = %e, "perception failed; frame skipped");
-                        self.shared.metrics.frames_undecodable.with_label_values(&[name.as_str()]).inc();
+                        self.shared
+                            .metrics
+                            .frames_undecodable
+                            .with_label_values(&[name.as_str()])
+                            .inc();
                         continue;
                     }
                     perceive_t.observe(t.elapsed().as_secs_f64());
                     let t = Instant::now();
-                    self.tracker.observe(frame.at, &frame.image, &detections, &mut closed);
+                    self.tracker
+                        .observe(frame.at, &frame.image, &detections, &mut closed);
                     if self.camera.source == Source::Push {
                         // A trigger camera sends one snapshot per vehicle.
                         self.tracker.flush(&mut closed);
                     }
                     track_t.observe(t.elapsed().as_secs_f64());
                 }
-                Taken::Empty => self.tracker.expire(Utc::now(), &mut closed),
+                // A quiet road closes a live camera's vehicles by the wall clock; a
+                // replay's run on its own time line and close with its frames or at its end.
+                Taken::Empty if self.camera.source.is_live() => {
+                    self.tracker.expire(Utc::now(), &mut closed)
+                }
+                Taken::Empty => {}
                 Taken::Closed => {
                     self.tracker.flush(&mut closed);
                     for p in closed.drain(..) {
-                        self.commit(p);
+                        self.commit_if_seen(p);
+                    }
+                    if !self.camera.source.is_live() {
+                        self.shared
+                            .metrics
+                            .replay_done
+                            .with_label_values(&[name.as_str()])
+                            .set(1);
                     }
                     break;
                 }
             }
             for p in closed.drain(..) {
-                self.commit(p);
+                self.commit_if_seen(p);
             }
         }
         tracing::debug!(camera = %name, "worker stopped");
+    }
+
+    /// Commits a closed track unless it is too short to be a vehicle (a trigger
+    /// camera's single snapshot always is one).
+    fn commit_if_seen(&self, passed: Passed<Arc<RgbImage>>) {
+        if passed.frames < self.shared.min_frames && self.camera.source != Source::Push {
+            self.shared.metrics.tracks_discarded.inc();
+            return;
+        }
+        self.commit(passed);
     }
 
     /// Judges and stores one passage, retrying the store until it succeeds.
     fn commit(&self, passed: Passed<Arc<RgbImage>>) {
         let t = Instant::now();
         let record = self.record(&passed);
-        self.shared.metrics.stage_seconds.with_label_values(&["judge"]).observe(t.elapsed().as_secs_f64());
-        let span = tracing::info_span!("passage", id = %record.passage.id, camera = %self.camera.name);
+        self.shared
+            .metrics
+            .stage_seconds
+            .with_label_values(&["judge"])
+            .observe(t.elapsed().as_secs_f64());
+        let span =
+            tracing::info_span!("passage", id = %record.passage.id, camera = %self.camera.name);
         let _g = span.enter();
         let t = Instant::now();
         let mut wait = Duration::from_millis(100);
@@ -356,9 +476,24 @@ impl Worker {
                 }
             }
         }
-        self.shared.metrics.stage_seconds.with_label_values(&["store"]).observe(t.elapsed().as_secs_f64());
+        self.shared
+            .metrics
+            .stage_seconds
+            .with_label_values(&["store"])
+            .observe(t.elapsed().as_secs_f64());
         self.shared.metrics.passages.inc();
-        self.shared.metrics.incidents.inc_by(record.incidents.len() as u64);
+        let p = &record.passage;
+        tracing::info!(
+            plate = p.plate.as_ref().map_or("-", |r| r.text.as_str()),
+            cover = ?p.cargo.as_ref().map(|c| c.cover),
+            material = ?p.cargo.as_ref().map(|c| c.material),
+            frames = passed.frames,
+            "passage stored"
+        );
+        self.shared
+            .metrics
+            .incidents
+            .inc_by(record.incidents.len() as u64);
         for i in &record.incidents {
             tracing::info!(incident = %i.id, kind = %i.kind.as_str(), severity = ?i.severity, "incident");
         }
@@ -373,22 +508,46 @@ impl Worker {
         let mut add = |kind, jpeg: Option<Vec<u8>>| {
             if let Some(jpeg) = jpeg {
                 let ev = Evidence::new(jpeg);
-                refs.push(EvidenceRef { sha256: ev.sha256, kind });
+                refs.push(EvidenceRef {
+                    sha256: ev.sha256,
+                    kind,
+                });
                 if !evidence.iter().any(|e: &Evidence| e.sha256 == ev.sha256) {
                     evidence.push(ev);
                 }
             }
         };
         add(EvidenceKind::Frame, jpeg(frame, None));
-        add(EvidenceKind::Plate, passed.best.plate.as_ref().and_then(|p| p.bbox).and_then(|b| jpeg(frame, Some(b))));
-        add(EvidenceKind::Load, passed.best.cargo.as_ref().and_then(|c| c.bbox).and_then(|b| jpeg(frame, Some(b))));
+        add(
+            EvidenceKind::Plate,
+            passed
+                .best
+                .plate
+                .as_ref()
+                .and_then(|p| p.bbox)
+                .and_then(|b| jpeg(frame, Some(b))),
+        );
+        add(
+            EvidenceKind::Load,
+            passed
+                .best
+                .cargo
+                .as_ref()
+                .and_then(|c| c.bbox)
+                .and_then(|b| jpeg(frame, Some(b))),
+        );
         let passage = Passage {
             id: PassageId::new(),
             checkpoint_id: self.shared.checkpoint_id.clone(),
             seen_at: passed.first_seen,
             lane: self.camera.lane,
             direction: self.camera.direction,
-            plate: passed.plate.as_ref().map(|v| PlateRead { text: v.text.clone(), color: v.color, layout: v.layout, confidence: v.confidence }),
+            plate: passed.plate.as_ref().map(|v| PlateRead {
+                text: v.text.clone(),
+                color: v.color,
+                layout: v.layout,
+                confidence: v.confidence,
+            }),
             cargo: passed.cargo.clone(),
             evidence: refs,
         };
@@ -399,16 +558,29 @@ impl Worker {
         };
         let incidents = findings
             .into_iter()
-            .map(|f| Incident { id: IncidentId::new(), passage_id: passage.id, checkpoint_id: passage.checkpoint_id.clone(), kind: f.kind, severity: f.severity, created_at: now })
+            .map(|f| Incident {
+                id: IncidentId::new(),
+                passage_id: passage.id,
+                checkpoint_id: passage.checkpoint_id.clone(),
+                kind: f.kind,
+                severity: f.severity,
+                created_at: now,
+            })
             .collect();
-        Record { passage, evidence, incidents }
+        Record {
+            passage,
+            evidence,
+            incidents,
+        }
     }
 }
 
 /// The frame, or a crop of it, as JPEG; `None` for an empty crop or an encoder error.
 fn jpeg(frame: &RgbImage, crop: Option<BBox>) -> Option<Vec<u8>> {
     let mut out = Vec::new();
-    let enc = |img: &RgbImage, out: &mut Vec<u8>| image::codecs::jpeg::JpegEncoder::new_with_quality(out, 90).encode_image(img);
+    let enc = |img: &RgbImage, out: &mut Vec<u8>| {
+        image::codecs::jpeg::JpegEncoder::new_with_quality(out, 90).encode_image(img)
+    };
     let result = match crop {
         None => enc(frame, &mut out),
         Some(b) => {
@@ -423,7 +595,10 @@ fn jpeg(frame: &RgbImage, crop: Option<BBox>) -> Option<Vec<u8>> {
             if w == 0 || h == 0 {
                 return None;
             }
-            enc(&image::imageops::crop_imm(frame, x, y, w, h).to_image(), &mut out)
+            enc(
+                &image::imageops::crop_imm(frame, x, y, w, h).to_image(),
+                &mut out,
+            )
         }
     };
     match result {
@@ -447,30 +622,71 @@ mod tests {
     struct SeesOneTruck;
 
     impl Perception for SeesOneTruck {
-        fn perceive(&mut self, frame: &RgbImage, out: &mut Vec<Detection>) -> Result<(), PerceptionError> {
+        fn perceive(
+            &mut self,
+            frame: &RgbImage,
+            out: &mut Vec<Detection>,
+        ) -> Result<(), PerceptionError> {
             let (w, h) = frame.dimensions();
             out.push(Detection {
-                vehicle: Some(BBox { x: 0.0, y: 0.0, w: w as f32, h: h as f32 }),
+                vehicle: Some(BBox {
+                    x: 0.0,
+                    y: 0.0,
+                    w: w as f32,
+                    h: h as f32,
+                }),
                 score: 0.9,
                 plate: Some(PlateObservation {
                     text: "晋H93513".into(),
                     char_confidences: vec![0.9; 7],
                     color: PlateColor::Yellow,
                     layout: PlateLayout::Single,
-                    bbox: Some(BBox { x: 1.0, y: 1.0, w: 4.0, h: 2.0 }),
+                    bbox: Some(BBox {
+                        x: 1.0,
+                        y: 1.0,
+                        w: 4.0,
+                        h: 2.0,
+                    }),
                 }),
-                cargo: Some(CargoObservation { read: CargoRead { cover: Cover::Open, material: Material::Coal, confidence: 0.95 }, bbox: Some(BBox { x: 0.0, y: 0.0, w: 8.0, h: 3.0 }) }),
+                cargo: Some(CargoObservation {
+                    read: CargoRead {
+                        cover: Cover::Open,
+                        material: Material::Coal,
+                        confidence: 0.95,
+                    },
+                    bbox: Some(BBox {
+                        x: 0.0,
+                        y: 0.0,
+                        w: 8.0,
+                        h: 3.0,
+                    }),
+                }),
             });
             Ok(())
         }
     }
 
     fn config(data: &std::path::Path, stills: &std::path::Path) -> Config {
-        let mut raw = RawConfig { checkpoint_id: "cp-test".into(), token: "t".into(), listen: "127.0.0.1:0".into(), hub_url: "http://127.0.0.1:9".into(), ..RawConfig::default() };
+        let mut raw = RawConfig {
+            checkpoint_id: "cp-test".into(),
+            token: "t".into(),
+            listen: "127.0.0.1:0".into(),
+            hub_url: "http://127.0.0.1:9".into(),
+            ..RawConfig::default()
+        };
         raw.data_dir = data.into();
-        raw.cameras = vec![crate::config::RawCamera { name: "replay".into(), source: stills.display().to_string(), lane: 2, direction: Direction::Outbound, replay_fps: 0.0 }];
+        raw.cameras = vec![crate::config::RawCamera {
+            name: "replay".into(),
+            source: stills.display().to_string(),
+            lane: 2,
+            direction: Direction::Outbound,
+            replay_fps: 0.0,
+        }];
         let mut c = Config::from_raw(raw).unwrap();
-        c.track = TrackSettings { gap: Duration::from_millis(300), ..c.track };
+        c.track = TrackSettings {
+            gap: Duration::from_millis(300),
+            ..c.track
+        };
         c
     }
 
@@ -479,9 +695,15 @@ mod tests {
         let data = tempfile::tempdir().unwrap();
         let stills = tempfile::tempdir().unwrap();
         for i in 0..3 {
-            RgbImage::from_pixel(16, 12, image::Rgb([40, 40, 40])).save(stills.path().join(format!("{i}.png"))).unwrap();
+            RgbImage::from_pixel(16, 12, image::Rgb([40, 40, 40]))
+                .save(stills.path().join(format!("{i}.png")))
+                .unwrap();
         }
-        let node = Node::start_with(config(data.path(), stills.path()), |_| Box::new(SeesOneTruck)).await.unwrap();
+        let node = Node::start_with(config(data.path(), stills.path()), |_| {
+            Box::new(SeesOneTruck)
+        })
+        .await
+        .unwrap();
         // The replay ends, the worker flushes its tracker and commits.
         let deadline = Instant::now() + Duration::from_secs(20);
         while node.store().passage_count() == 0 {
@@ -500,7 +722,12 @@ mod tests {
             let jpeg = store.evidence(&r.sha256).unwrap().unwrap();
             assert!(image::load_from_memory(&jpeg).is_ok());
         }
-        let kinds: Vec<String> = store.incidents().unwrap().iter().map(|i| i.incident.kind.to_string()).collect();
+        let kinds: Vec<String> = store
+            .incidents()
+            .unwrap()
+            .iter()
+            .map(|i| i.incident.kind.to_string())
+            .collect();
         assert_eq!(kinds, ["suspected_loose_coal", "uncovered_load"]);
         assert_eq!(ps[0].incidents.len(), 2);
         // 3 evidence + 1 passage + 2 incidents queued for the hub (which is not there).
@@ -512,9 +739,13 @@ mod tests {
         let data = tempfile::tempdir().unwrap();
         let stills = tempfile::tempdir().unwrap();
         for i in 0..4 {
-            RgbImage::new(8, 8).save(stills.path().join(format!("{i}.png"))).unwrap();
+            RgbImage::new(8, 8)
+                .save(stills.path().join(format!("{i}.png")))
+                .unwrap();
         }
-        let node = Node::start(config(data.path(), stills.path())).await.unwrap();
+        let node = Node::start(config(data.path(), stills.path()))
+            .await
+            .unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);
         while node.metrics().frames.with_label_values(&["replay"]).get() < 4 {
             assert!(Instant::now() < deadline);
@@ -536,7 +767,11 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert!(!node.is_finished(), "runs until told to stop");
         tx.send(()).unwrap();
-        tokio::time::timeout(Duration::from_secs(20), node).await.unwrap().unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(20), node)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
         // The store was released: it opens again.
         Store::open(data.path()).unwrap();
     }
@@ -544,8 +779,35 @@ mod tests {
     #[test]
     fn crops_are_clamped() {
         let f = RgbImage::new(10, 10);
-        assert!(jpeg(&f, Some(BBox { x: 8.0, y: 8.0, w: 50.0, h: 50.0 })).is_some());
-        assert!(jpeg(&f, Some(BBox { x: 20.0, y: 0.0, w: 5.0, h: 5.0 })).is_none());
-        assert!(jpeg(&f, Some(BBox { x: 0.0, y: 0.0, w: 0.0, h: 5.0 })).is_none());
+        assert!(jpeg(
+            &f,
+            Some(BBox {
+                x: 8.0,
+                y: 8.0,
+                w: 50.0,
+                h: 50.0
+            })
+        )
+        .is_some());
+        assert!(jpeg(
+            &f,
+            Some(BBox {
+                x: 20.0,
+                y: 0.0,
+                w: 5.0,
+                h: 5.0
+            })
+        )
+        .is_none());
+        assert!(jpeg(
+            &f,
+            Some(BBox {
+                x: 0.0,
+                y: 0.0,
+                w: 0.0,
+                h: 5.0
+            })
+        )
+        .is_none());
     }
 }

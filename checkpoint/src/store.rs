@@ -24,9 +24,9 @@
 //! 6. **Corruption is an error, not a panic.** Every record carries a format byte and
 //!    a checksum; evidence is checked against its digest on read.
 
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -44,7 +44,11 @@ pub enum StoreError {
     Sled(#[from] sled::Error),
     /// A stored value does not decode: a torn write or a damaged file.
     #[error("corrupt record in {tree} at key {key}: {why}")]
-    Corrupt { tree: &'static str, key: String, why: String },
+    Corrupt {
+        tree: &'static str,
+        key: String,
+        why: String,
+    },
     /// A passage refers to evidence that was neither given nor already stored.
     #[error("passage {passage} references evidence {sha} that was neither given nor stored")]
     MissingEvidence { passage: PassageId, sha: Sha256 },
@@ -68,7 +72,10 @@ pub struct Evidence {
 impl Evidence {
     /// Wraps `jpeg`, computing its digest.
     pub fn new(jpeg: Vec<u8>) -> Evidence {
-        Evidence { sha256: Sha256::of(&jpeg), jpeg }
+        Evidence {
+            sha256: Sha256::of(&jpeg),
+            jpeg,
+        }
     }
 }
 
@@ -167,7 +174,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("outbox_depth", &self.outbox_depth()).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("outbox_depth", &self.outbox_depth())
+            .finish_non_exhaustive()
     }
 }
 
@@ -176,7 +185,10 @@ type Tx<T> = std::result::Result<T, ConflictableTransactionError<StoreError>>;
 impl Store {
     /// Opens (or creates) the log in `dir`.
     pub fn open(dir: &Path) -> Result<Store> {
-        let db = sled::Config::new().path(dir).flush_every_ms(Some(500)).open()?;
+        let db = sled::Config::new()
+            .path(dir)
+            .flush_every_ms(Some(500))
+            .open()?;
         let store = Store {
             passages: db.open_tree("passages")?,
             incidents: db.open_tree("incidents")?,
@@ -188,7 +200,9 @@ impl Store {
             depth: Arc::new(AtomicU64::new(0)),
             db,
         };
-        store.depth.store(store.outbox.len() as u64, Ordering::Relaxed);
+        store
+            .depth
+            .store(store.outbox.len() as u64, Ordering::Relaxed);
         Ok(store)
     }
 
@@ -218,11 +232,27 @@ impl Store {
         let incidents = record
             .incidents
             .iter()
-            .map(|i| Ok((i.id, encode(&StoredIncident { incident: i.clone(), acked: false })?)))
+            .map(|i| {
+                Ok((
+                    i.id,
+                    encode(&StoredIncident {
+                        incident: i.clone(),
+                        acked: false,
+                    })?,
+                ))
+            })
             .collect::<Result<Vec<_>>>()?;
-        let trees = [&self.passages, &self.incidents, &self.evidence, &self.evidence_refs, &self.outbox];
+        let trees = [
+            &self.passages,
+            &self.incidents,
+            &self.evidence,
+            &self.evidence_refs,
+            &self.outbox,
+        ];
         let res = trees.as_slice().transaction(|t| -> Tx<Option<u64>> {
-            let [passages, incidents_t, evidence, refs, outbox] = t.as_slice() else { unreachable!("five trees") };
+            let [passages, incidents_t, evidence, refs, outbox] = t.as_slice() else {
+                unreachable!("five trees")
+            };
             if passages.get(p.id.as_bytes())?.is_some() {
                 return Ok(None);
             }
@@ -230,13 +260,21 @@ impl Store {
             for r in &p.evidence {
                 if evidence.get(r.sha256.0)?.is_none() {
                     let Some(ev) = record.evidence.iter().find(|e| e.sha256 == r.sha256) else {
-                        return Err(ConflictableTransactionError::Abort(StoreError::MissingEvidence { passage: p.id, sha: r.sha256 }));
+                        return Err(ConflictableTransactionError::Abort(
+                            StoreError::MissingEvidence {
+                                passage: p.id,
+                                sha: r.sha256,
+                            },
+                        ));
                     };
                     evidence.insert(&r.sha256.0[..], ev.jpeg.as_slice())?;
                     queue(outbox, OutboxItem::Evidence(r.sha256))?;
                     queued += 1;
                 }
-                let n = refs.get(r.sha256.0)?.map_or(Ok(0), |v| read_u64("evidence_refs", &r.sha256.0, &v)).map_err(ConflictableTransactionError::Abort)?;
+                let n = refs
+                    .get(r.sha256.0)?
+                    .map_or(Ok(0), |v| read_u64("evidence_refs", &r.sha256.0, &v))
+                    .map_err(ConflictableTransactionError::Abort)?;
                 refs.insert(&r.sha256.0[..], &(n + 1).to_be_bytes()[..])?;
             }
             passages.insert(&p.id.as_bytes()[..], env.as_slice())?;
@@ -249,7 +287,9 @@ impl Store {
             }
             Ok(Some(queued))
         });
-        let Some(queued) = flatten(res)? else { return Ok(false) };
+        let Some(queued) = flatten(res)? else {
+            return Ok(false);
+        };
         self.db.flush()?;
         self.depth.fetch_add(queued, Ordering::Relaxed);
         Ok(true)
@@ -258,30 +298,54 @@ impl Store {
     // ----- reads -------------------------------------------------------------------
 
     pub fn passage(&self, id: &PassageId) -> Result<Option<StoredPassage>> {
-        self.passages.get(id.as_bytes())?.map(|v| decode("passages", id.as_bytes(), &v)).transpose()
+        self.passages
+            .get(id.as_bytes())?
+            .map(|v| decode("passages", id.as_bytes(), &v))
+            .transpose()
     }
 
     pub fn incident(&self, id: &IncidentId) -> Result<Option<StoredIncident>> {
-        self.incidents.get(id.as_bytes())?.map(|v| decode("incidents", id.as_bytes(), &v)).transpose()
+        self.incidents
+            .get(id.as_bytes())?
+            .map(|v| decode("incidents", id.as_bytes(), &v))
+            .transpose()
     }
 
     /// The JPEG stored under `sha`, checked against its digest.
     pub fn evidence(&self, sha: &Sha256) -> Result<Option<Vec<u8>>> {
-        let Some(v) = self.evidence.get(sha.0)? else { return Ok(None) };
+        let Some(v) = self.evidence.get(sha.0)? else {
+            return Ok(None);
+        };
         if Sha256::of(&v) != *sha {
-            return Err(StoreError::Corrupt { tree: "evidence", key: sha.to_hex(), why: "bytes do not match their digest".into() });
+            return Err(StoreError::Corrupt {
+                tree: "evidence",
+                key: sha.to_hex(),
+                why: "bytes do not match their digest".into(),
+            });
         }
         Ok(Some(v.to_vec()))
     }
 
     /// Every stored passage, oldest first (ids are UUID v7: time-ordered).
     pub fn passages(&self) -> Result<Vec<StoredPassage>> {
-        self.passages.iter().map(|r| { let (k, v) = r?; decode("passages", &k, &v) }).collect()
+        self.passages
+            .iter()
+            .map(|r| {
+                let (k, v) = r?;
+                decode("passages", &k, &v)
+            })
+            .collect()
     }
 
     /// Every stored incident, oldest first.
     pub fn incidents(&self) -> Result<Vec<StoredIncident>> {
-        self.incidents.iter().map(|r| { let (k, v) = r?; decode("incidents", &k, &v) }).collect()
+        self.incidents
+            .iter()
+            .map(|r| {
+                let (k, v) = r?;
+                decode("incidents", &k, &v)
+            })
+            .collect()
     }
 
     pub fn passage_count(&self) -> usize {
@@ -306,7 +370,10 @@ impl Store {
             .map(|r| {
                 let (k, v) = r?;
                 let seq = read_u64("outbox", &k, &k)?;
-                Ok(OutboxEntry { seq, item: decode("outbox", &k, &v)? })
+                Ok(OutboxEntry {
+                    seq,
+                    item: decode("outbox", &k, &v)?,
+                })
             })
             .collect()
     }
@@ -322,7 +389,9 @@ impl Store {
     pub fn ack(&self, entries: &[OutboxEntry]) -> Result<()> {
         let trees = [&self.outbox, &self.passages, &self.incidents];
         let res = trees.as_slice().transaction(|t| -> Tx<u64> {
-            let [outbox, passages, incidents] = t.as_slice() else { unreachable!("three trees") };
+            let [outbox, passages, incidents] = t.as_slice() else {
+                unreachable!("three trees")
+            };
             let mut removed = 0;
             for e in entries {
                 if outbox.remove(&e.seq.to_be_bytes()[..])?.is_none() {
@@ -331,8 +400,16 @@ impl Store {
                 removed += 1;
                 match e.item {
                     OutboxItem::Evidence(_) => {}
-                    OutboxItem::Passage(id) => mark_acked::<StoredPassage>(passages, "passages", id.as_bytes(), |s| s.acked = true)?,
-                    OutboxItem::Incident(id) => mark_acked::<StoredIncident>(incidents, "incidents", id.as_bytes(), |s| s.acked = true)?,
+                    OutboxItem::Passage(id) => {
+                        mark_acked::<StoredPassage>(passages, "passages", id.as_bytes(), |s| {
+                            s.acked = true
+                        })?
+                    }
+                    OutboxItem::Incident(id) => {
+                        mark_acked::<StoredIncident>(incidents, "incidents", id.as_bytes(), |s| {
+                            s.acked = true
+                        })?
+                    }
                 }
             }
             Ok(removed)
@@ -345,7 +422,13 @@ impl Store {
     /// The hub refused `entry` for good: moves it from the outbox to `failed`, in one
     /// transaction, and flushes. The record itself stays, unacknowledged.
     pub fn fail(&self, entry: OutboxEntry, status: Option<u16>, message: &str) -> Result<()> {
-        let f = Failure { seq: entry.seq, item: entry.item, status, message: message.to_owned(), at: Utc::now() };
+        let f = Failure {
+            seq: entry.seq,
+            item: entry.item,
+            status,
+            message: message.to_owned(),
+            at: Utc::now(),
+        };
         let bytes = encode(&f)?;
         let res = (&self.outbox, &self.failed).transaction(|(outbox, failed)| -> Tx<bool> {
             if outbox.remove(&entry.seq.to_be_bytes()[..])?.is_none() {
@@ -363,7 +446,13 @@ impl Store {
 
     /// Every permanent failure, oldest first.
     pub fn failures(&self) -> Result<Vec<Failure>> {
-        self.failed.iter().map(|r| { let (k, v) = r?; decode("failed", &k, &v) }).collect()
+        self.failed
+            .iter()
+            .map(|r| {
+                let (k, v) = r?;
+                decode("failed", &k, &v)
+            })
+            .collect()
     }
 
     pub fn failure_count(&self) -> usize {
@@ -374,9 +463,15 @@ impl Store {
 
     /// The last lists fetched from the hub and their ETag.
     pub fn lists(&self) -> Result<Option<(Lists, Option<String>)>> {
-        let Some(v) = self.meta.get(LISTS)? else { return Ok(None) };
+        let Some(v) = self.meta.get(LISTS)? else {
+            return Ok(None);
+        };
         let lists = decode("meta", LISTS, &v)?;
-        let etag = self.meta.get(LISTS_ETAG)?.map(|v| decode::<String>("meta", LISTS_ETAG, &v)).transpose()?;
+        let etag = self
+            .meta
+            .get(LISTS_ETAG)?
+            .map(|v| decode::<String>("meta", LISTS_ETAG, &v))
+            .transpose()?;
         Ok(Some((lists, etag)))
     }
 
@@ -399,7 +494,10 @@ impl Store {
 
     /// When the hub last answered 2xx to an upload.
     pub fn last_upload(&self) -> Result<Option<DateTime<Utc>>> {
-        self.meta.get(LAST_UPLOAD)?.map(|v| decode("meta", LAST_UPLOAD, &v)).transpose()
+        self.meta
+            .get(LAST_UPLOAD)?
+            .map(|v| decode("meta", LAST_UPLOAD, &v))
+            .transpose()
     }
 
     pub fn set_last_upload(&self, at: DateTime<Utc>) -> Result<()> {
@@ -413,7 +511,13 @@ impl Store {
     /// larger: it is log-structured).
     pub fn stored_bytes(&self) -> Result<u64> {
         let mut n = 0u64;
-        for tree in [&self.passages, &self.incidents, &self.evidence, &self.outbox, &self.failed] {
+        for tree in [
+            &self.passages,
+            &self.incidents,
+            &self.evidence,
+            &self.outbox,
+            &self.failed,
+        ] {
             for r in tree.iter() {
                 let (k, v) = r?;
                 n += (k.len() + v.len()) as u64;
@@ -426,7 +530,10 @@ impl Store {
     /// `max_age` go; then, while over `budget` bytes, the oldest settled passages'
     /// evidence, then those passages, then the oldest acknowledged incidents.
     pub fn sweep(&self, now: DateTime<Utc>, max_age: Duration, budget: u64) -> Result<Sweep> {
-        let cutoff = chrono::Duration::from_std(max_age).ok().and_then(|d| now.checked_sub_signed(d)).unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let cutoff = chrono::Duration::from_std(max_age)
+            .ok()
+            .and_then(|d| now.checked_sub_signed(d))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
         let mut sweep = Sweep::default();
         // 1. Age.
         for p in self.passages()? {
@@ -503,9 +610,14 @@ impl Store {
         let id = p.passage.id;
         let trees = [&self.passages, &self.evidence, &self.evidence_refs];
         let res = trees.as_slice().transaction(|t| -> Tx<(u64, u64)> {
-            let [passages, evidence, refs] = t.as_slice() else { unreachable!("three trees") };
-            let Some(cur) = passages.get(id.as_bytes())? else { return Ok((0, 0)) };
-            let cur: StoredPassage = decode("passages", id.as_bytes(), &cur).map_err(ConflictableTransactionError::Abort)?;
+            let [passages, evidence, refs] = t.as_slice() else {
+                unreachable!("three trees")
+            };
+            let Some(cur) = passages.get(id.as_bytes())? else {
+                return Ok((0, 0));
+            };
+            let cur: StoredPassage = decode("passages", id.as_bytes(), &cur)
+                .map_err(ConflictableTransactionError::Abort)?;
             if cur.evidence_dropped {
                 return Ok((0, 0));
             }
@@ -523,11 +635,20 @@ impl Store {
         let id = p.passage.id;
         let trees = [&self.passages, &self.evidence, &self.evidence_refs];
         let res = trees.as_slice().transaction(|t| -> Tx<Option<(u64, u64)>> {
-            let [passages, evidence, refs] = t.as_slice() else { unreachable!("three trees") };
-            let Some(cur) = passages.remove(&id.as_bytes()[..])? else { return Ok(None) };
+            let [passages, evidence, refs] = t.as_slice() else {
+                unreachable!("three trees")
+            };
+            let Some(cur) = passages.remove(&id.as_bytes()[..])? else {
+                return Ok(None);
+            };
             let record_bytes = (16 + cur.len()) as u64;
-            let cur: StoredPassage = decode("passages", id.as_bytes(), &cur).map_err(ConflictableTransactionError::Abort)?;
-            let (n, bytes) = if cur.evidence_dropped { (0, 0) } else { unref_evidence(evidence, refs, &cur)? };
+            let cur: StoredPassage = decode("passages", id.as_bytes(), &cur)
+                .map_err(ConflictableTransactionError::Abort)?;
+            let (n, bytes) = if cur.evidence_dropped {
+                (0, 0)
+            } else {
+                unref_evidence(evidence, refs, &cur)?
+            };
             Ok(Some((n, bytes + record_bytes)))
         });
         if let Some((n, bytes)) = flatten(res)? {
@@ -541,8 +662,11 @@ impl Store {
     fn remove_incident(&self, i: &StoredIncident, sweep: &mut Sweep) -> Result<()> {
         let id = i.incident.id;
         let res = self.incidents.transaction(|incidents| -> Tx<Option<u64>> {
-            let Some(cur) = incidents.get(id.as_bytes())? else { return Ok(None) };
-            let s: StoredIncident = decode("incidents", id.as_bytes(), &cur).map_err(ConflictableTransactionError::Abort)?;
+            let Some(cur) = incidents.get(id.as_bytes())? else {
+                return Ok(None);
+            };
+            let s: StoredIncident = decode("incidents", id.as_bytes(), &cur)
+                .map_err(ConflictableTransactionError::Abort)?;
             if !s.acked {
                 return Ok(None); // invariant 5, re-checked inside the transaction
             }
@@ -567,11 +691,18 @@ impl Store {
 
 /// Decrements the reference counts of `p`'s evidence, deleting what reaches zero.
 /// Returns (evidence deleted, bytes freed).
-fn unref_evidence(evidence: &TransactionalTree, refs: &TransactionalTree, p: &StoredPassage) -> Tx<(u64, u64)> {
+fn unref_evidence(
+    evidence: &TransactionalTree,
+    refs: &TransactionalTree,
+    p: &StoredPassage,
+) -> Tx<(u64, u64)> {
     let (mut n, mut bytes) = (0, 0);
     for r in &p.passage.evidence {
         let key = r.sha256.0;
-        let count = refs.get(key)?.map_or(Ok(0), |v| read_u64("evidence_refs", &key, &v)).map_err(ConflictableTransactionError::Abort)?;
+        let count = refs
+            .get(key)?
+            .map_or(Ok(0), |v| read_u64("evidence_refs", &key, &v))
+            .map_err(ConflictableTransactionError::Abort)?;
         if count > 1 {
             refs.insert(&key[..], &(count - 1).to_be_bytes()[..])?;
             continue;
@@ -592,11 +723,21 @@ fn queue(outbox: &TransactionalTree, item: OutboxItem) -> Tx<()> {
     Ok(())
 }
 
-fn mark_acked<T: Serialize + DeserializeOwned>(tree: &TransactionalTree, name: &'static str, key: &[u8], f: impl FnOnce(&mut T)) -> Tx<()> {
-    let Some(v) = tree.get(key)? else { return Ok(()) };
+fn mark_acked<T: Serialize + DeserializeOwned>(
+    tree: &TransactionalTree,
+    name: &'static str,
+    key: &[u8],
+    f: impl FnOnce(&mut T),
+) -> Tx<()> {
+    let Some(v) = tree.get(key)? else {
+        return Ok(());
+    };
     let mut rec: T = decode(name, key, &v).map_err(ConflictableTransactionError::Abort)?;
     f(&mut rec);
-    tree.insert(key, encode(&rec).map_err(ConflictableTransactionError::Abort)?)?;
+    tree.insert(
+        key,
+        encode(&rec).map_err(ConflictableTransactionError::Abort)?,
+    )?;
     Ok(())
 }
 
@@ -623,7 +764,11 @@ fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>> {
 }
 
 fn decode<T: DeserializeOwned>(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<T> {
-    let corrupt = |why: String| StoreError::Corrupt { tree, key: hex::encode(key), why };
+    let corrupt = |why: String| StoreError::Corrupt {
+        tree,
+        key: hex::encode(key),
+        why,
+    };
     if bytes.len() < 5 {
         return Err(corrupt(format!("truncated to {} bytes", bytes.len())));
     }
@@ -640,7 +785,11 @@ fn decode<T: DeserializeOwned>(tree: &'static str, key: &[u8], bytes: &[u8]) -> 
 fn read_u64(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<u64> {
     <[u8; 8]>::try_from(bytes)
         .map(u64::from_be_bytes)
-        .map_err(|_| StoreError::Corrupt { tree, key: hex::encode(key), why: format!("expected 8 bytes, found {}", bytes.len()) })
+        .map_err(|_| StoreError::Corrupt {
+            tree,
+            key: hex::encode(key),
+            why: format!("expected 8 bytes, found {}", bytes.len()),
+        })
 }
 
 #[cfg(test)]
@@ -661,7 +810,10 @@ pub(crate) mod tests {
             direction: Direction::Inbound,
             plate: None,
             cargo: None,
-            evidence: vec![EvidenceRef { sha256: ev.sha256, kind: EvidenceKind::Frame }],
+            evidence: vec![EvidenceRef {
+                sha256: ev.sha256,
+                kind: EvidenceKind::Frame,
+            }],
         };
         let incidents = (0..incidents)
             .map(|_| Incident {
@@ -673,7 +825,11 @@ pub(crate) mod tests {
                 created_at: seen_at,
             })
             .collect();
-        Record { passage, evidence: vec![ev], incidents }
+        Record {
+            passage,
+            evidence: vec![ev],
+            incidents,
+        }
     }
 
     fn ack_all(s: &Store) {
@@ -688,7 +844,12 @@ pub(crate) mod tests {
         let r = record(Duration::ZERO, b"jpeg-1", 2);
         assert!(s.commit(&r).unwrap());
         assert!(!s.commit(&r).unwrap(), "a replayed commit stores nothing");
-        let items: Vec<_> = s.outbox_batch(10).unwrap().into_iter().map(|e| e.item).collect();
+        let items: Vec<_> = s
+            .outbox_batch(10)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.item)
+            .collect();
         assert_eq!(
             items,
             vec![
@@ -713,17 +874,26 @@ pub(crate) mod tests {
         let s = Store::open(dir.path()).unwrap();
         let mut r = record(Duration::ZERO, b"x", 0);
         r.evidence.clear();
-        assert!(matches!(s.commit(&r), Err(StoreError::MissingEvidence { .. })));
+        assert!(matches!(
+            s.commit(&r),
+            Err(StoreError::MissingEvidence { .. })
+        ));
         let mut r = record(Duration::ZERO, b"x", 0);
         r.evidence[0].jpeg = b"y".to_vec();
         assert!(matches!(s.commit(&r), Err(StoreError::EvidenceDigest(_))));
-        assert_eq!((s.passage_count(), s.outbox_depth()), (0, 0), "nothing half-written");
+        assert_eq!(
+            (s.passage_count(), s.outbox_depth()),
+            (0, 0),
+            "nothing half-written"
+        );
     }
 
     #[test]
     fn reopen_after_drop_keeps_everything() {
         let dir = tempfile::tempdir().unwrap();
-        let recs: Vec<_> = (0..5).map(|i| record(Duration::ZERO, format!("jpeg-{i}").as_bytes(), 1)).collect();
+        let recs: Vec<_> = (0..5)
+            .map(|i| record(Duration::ZERO, format!("jpeg-{i}").as_bytes(), 1))
+            .collect();
         {
             let s = Store::open(dir.path()).unwrap();
             for r in &recs {
@@ -731,7 +901,8 @@ pub(crate) mod tests {
             }
             let first = s.outbox_batch(2).unwrap();
             s.ack(&first).unwrap();
-            s.fail(s.outbox_batch(1).unwrap()[0], Some(403), "not yours").unwrap();
+            s.fail(s.outbox_batch(1).unwrap()[0], Some(403), "not yours")
+                .unwrap();
             s.flush().unwrap();
         }
         let s = Store::open(dir.path()).unwrap();
@@ -743,9 +914,15 @@ pub(crate) mod tests {
         assert_eq!(s.failures().unwrap()[0].status, Some(403));
         assert!(s.passage(&recs[0].passage.id).unwrap().unwrap().acked);
         assert!(!s.passage(&recs[1].passage.id).unwrap().unwrap().acked);
-        assert_eq!(s.evidence(&recs[3].evidence[0].sha256).unwrap().unwrap(), b"jpeg-3");
+        assert_eq!(
+            s.evidence(&recs[3].evidence[0].sha256).unwrap().unwrap(),
+            b"jpeg-3"
+        );
         let seqs: Vec<u64> = s.outbox_batch(100).unwrap().iter().map(|e| e.seq).collect();
-        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "outbox scans in order: {seqs:?}");
+        assert!(
+            seqs.windows(2).all(|w| w[0] < w[1]),
+            "outbox scans in order: {seqs:?}"
+        );
     }
 
     #[test]
@@ -757,17 +934,37 @@ pub(crate) mod tests {
         let key = r.passage.id.as_bytes();
         let good = s.passages.get(key).unwrap().unwrap().to_vec();
         // Torn: cut in the middle.
-        s.corrupt_for_test("passages", key, &good[..good.len() / 2]).unwrap();
+        s.corrupt_for_test("passages", key, &good[..good.len() / 2])
+            .unwrap();
         let e = s.passage(&r.passage.id).unwrap_err().to_string();
-        assert!(e.contains("corrupt record in passages") && e.contains("checksum"), "{e}");
+        assert!(
+            e.contains("corrupt record in passages") && e.contains("checksum"),
+            "{e}"
+        );
         // Truncated to almost nothing; unknown format.
         s.corrupt_for_test("passages", key, &good[..3]).unwrap();
-        assert!(s.passage(&r.passage.id).unwrap_err().to_string().contains("truncated"));
-        s.corrupt_for_test("passages", key, &[9, 0, 0, 0, 0, b'{']).unwrap();
-        assert!(s.passages().unwrap_err().to_string().contains("unknown format"));
+        assert!(s
+            .passage(&r.passage.id)
+            .unwrap_err()
+            .to_string()
+            .contains("truncated"));
+        s.corrupt_for_test("passages", key, &[9, 0, 0, 0, 0, b'{'])
+            .unwrap();
+        assert!(s
+            .passages()
+            .unwrap_err()
+            .to_string()
+            .contains("unknown format"));
         // Evidence rot is caught by its digest.
-        s.corrupt_for_test("evidence", &r.evidence[0].sha256.0, b"rotten").unwrap();
-        assert!(matches!(s.evidence(&r.evidence[0].sha256), Err(StoreError::Corrupt { tree: "evidence", .. })));
+        s.corrupt_for_test("evidence", &r.evidence[0].sha256.0, b"rotten")
+            .unwrap();
+        assert!(matches!(
+            s.evidence(&r.evidence[0].sha256),
+            Err(StoreError::Corrupt {
+                tree: "evidence",
+                ..
+            })
+        ));
         // Acking over a corrupt record aborts the whole transaction: the entry stays.
         let batch = s.outbox_batch(10).unwrap();
         assert!(s.ack(&batch).is_err());
@@ -776,7 +973,10 @@ pub(crate) mod tests {
         drop(s);
         let s = Store::open(dir.path()).unwrap();
         assert!(s.passage(&r.passage.id).is_err());
-        assert!(s.incident(&r.incidents[0].id).unwrap().is_some(), "other records unharmed");
+        assert!(
+            s.incident(&r.incidents[0].id).unwrap().is_some(),
+            "other records unharmed"
+        );
     }
 
     #[test]
@@ -805,11 +1005,22 @@ pub(crate) mod tests {
         assert!(s.passage(&old_acked.passage.id).unwrap().is_none());
         assert!(s.incident(&old_acked.incidents[0].id).unwrap().is_none());
         assert!(s.evidence(&old_acked.evidence[0].sha256).unwrap().is_none());
-        let pending = s.incident(&old_pending.incidents[0].id).unwrap().expect("unacked incident kept");
+        let pending = s
+            .incident(&old_pending.incidents[0].id)
+            .unwrap()
+            .expect("unacked incident kept");
         assert!(!pending.acked);
-        let p = s.passage(&old_pending.passage.id).unwrap().expect("its passage kept");
+        let p = s
+            .passage(&old_pending.passage.id)
+            .unwrap()
+            .expect("its passage kept");
         assert!(!p.evidence_dropped);
-        assert!(s.evidence(&old_pending.evidence[0].sha256).unwrap().is_some(), "its evidence kept");
+        assert!(
+            s.evidence(&old_pending.evidence[0].sha256)
+                .unwrap()
+                .is_some(),
+            "its evidence kept"
+        );
         // The recent passage was acked, so under a zero budget it goes too.
         assert!(s.passage(&recent.passage.id).unwrap().is_none());
         assert_eq!(sweep.incidents, 1);
@@ -820,15 +1031,28 @@ pub(crate) mod tests {
     fn budget_takes_old_evidence_first() {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(dir.path()).unwrap();
-        let recs: Vec<_> = (0..4).map(|i| record(Duration::from_secs(100 - i), &vec![i as u8; 10_000], 0)).collect();
+        let recs: Vec<_> = (0..4)
+            .map(|i| record(Duration::from_secs(100 - i), &vec![i as u8; 10_000], 0))
+            .collect();
         for r in &recs {
             s.commit(r).unwrap();
         }
         ack_all(&s);
         let budget = s.stored_bytes().unwrap() - 15_000;
-        let sweep = s.sweep(Utc::now(), Duration::from_secs(3600), budget).unwrap();
-        assert_eq!((sweep.evidence, sweep.passages), (2, 0), "two oldest lose evidence, passages stay");
-        assert!(s.passage(&recs[0].passage.id).unwrap().unwrap().evidence_dropped);
+        let sweep = s
+            .sweep(Utc::now(), Duration::from_secs(3600), budget)
+            .unwrap();
+        assert_eq!(
+            (sweep.evidence, sweep.passages),
+            (2, 0),
+            "two oldest lose evidence, passages stay"
+        );
+        assert!(
+            s.passage(&recs[0].passage.id)
+                .unwrap()
+                .unwrap()
+                .evidence_dropped
+        );
         assert!(s.evidence(&recs[3].evidence[0].sha256).unwrap().is_some());
         assert!(s.stored_bytes().unwrap() <= budget);
     }
@@ -847,7 +1071,10 @@ pub(crate) mod tests {
         s.ack(&batch).unwrap();
         s.sweep(Utc::now(), Duration::from_secs(3600), 0).unwrap();
         assert!(s.passage(&a.passage.id).unwrap().is_none());
-        assert!(s.evidence(&a.evidence[0].sha256).unwrap().is_some(), "b still needs it");
+        assert!(
+            s.evidence(&a.evidence[0].sha256).unwrap().is_some(),
+            "b still needs it"
+        );
         ack_all(&s);
         s.sweep(Utc::now(), Duration::from_secs(3600), 0).unwrap();
         assert_eq!(s.evidence_count(), 0);

@@ -35,9 +35,38 @@ impl BBox {
         }
         let inter = ix * iy;
         let union = self.w * self.h + o.w * o.h - inter;
-        if union > 0.0 { inter / union } else { 0.0 }
+        if union > 0.0 {
+            inter / union
+        } else {
+            0.0
+        }
+    }
+
+    /// How much two anchors look like one vehicle: their IoU, or [`NESTED`] when one
+    /// is a small box lying inside the other. A vehicle is anchored by its plate when
+    /// the detector saw the plate but no vehicle box around it, and by its vehicle
+    /// box otherwise; the same truck can alternate between the two from frame to
+    /// frame, and a plate box never overlaps its vehicle box by IoU.
+    pub fn affinity(&self, o: &BBox) -> f32 {
+        let (small, large) = if self.w * self.h <= o.w * o.h {
+            (self, o)
+        } else {
+            (o, self)
+        };
+        let (small_area, large_area) = (small.w * small.h, large.w * large.h);
+        if small_area > 0.0 && small_area <= 0.25 * large_area {
+            let ix = (small.x + small.w).min(large.x + large.w) - small.x.max(large.x);
+            let iy = (small.y + small.h).min(large.y + large.h) - small.y.max(large.y);
+            if ix > 0.0 && iy > 0.0 && ix * iy >= 0.9 * small_area {
+                return NESTED.max(self.iou(o));
+            }
+        }
+        self.iou(o)
     }
 }
+
+/// The affinity of a box nested in another (see [`BBox::affinity`]).
+pub const NESTED: f32 = 0.5;
 
 /// What the reader made of one plate in one frame.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,7 +112,10 @@ pub struct Detection {
 impl Detection {
     /// How good this frame is as evidence: a confident plate read matters most.
     fn quality(&self) -> f32 {
-        let plate = self.plate.as_ref().map_or(0.0, |p| 2.0 * p.mean_confidence());
+        let plate = self
+            .plate
+            .as_ref()
+            .map_or(0.0, |p| 2.0 * p.mean_confidence());
         let cargo = self.cargo.as_ref().map_or(0.0, |c| c.read.confidence);
         self.score + plate + cargo
     }
@@ -119,6 +151,14 @@ pub struct Passed<F> {
     pub best: Detection,
 }
 
+/// Which open track a detection belongs to.
+enum Found {
+    /// A track not yet seen in this frame.
+    Free(usize),
+    /// A track this frame already added to.
+    SameFrame(usize),
+}
+
 struct Track<F> {
     first_seen: DateTime<Utc>,
     last_seen: DateTime<Utc>,
@@ -139,9 +179,27 @@ pub struct Tracker<F> {
     taken: Vec<bool>,
 }
 
+impl<F: Clone> Track<F> {
+    /// Adds one detection's reads, and keeps its frame if it is the best evidence yet.
+    fn absorb(&mut self, d: &Detection, frame: &F) {
+        self.plates.extend(d.plate.clone());
+        self.cargos.extend(d.cargo.as_ref().map(|c| c.read.clone()));
+        let q = d.quality();
+        if q > self.best_quality {
+            self.best_quality = q;
+            self.best_frame = frame.clone();
+            self.best = d.clone();
+        }
+    }
+}
+
 impl<F: Clone> Tracker<F> {
     pub fn new(settings: TrackSettings) -> Self {
-        Tracker { settings, tracks: Vec::new(), taken: Vec::new() }
+        Tracker {
+            settings,
+            tracks: Vec::new(),
+            taken: Vec::new(),
+        }
     }
 
     /// Vehicles being followed now.
@@ -150,28 +208,30 @@ impl<F: Clone> Tracker<F> {
     }
 
     /// Feeds one frame's detections; vehicles that have passed go to `closed`.
-    pub fn observe(&mut self, at: DateTime<Utc>, frame: &F, detections: &[Detection], closed: &mut Vec<Passed<F>>) {
+    pub fn observe(
+        &mut self,
+        at: DateTime<Utc>,
+        frame: &F,
+        detections: &[Detection],
+        closed: &mut Vec<Passed<F>>,
+    ) {
         // First close what has gone: a new truck where an old one was is a new passage.
         self.expire(at, closed);
         self.taken.clear();
         self.taken.resize(self.tracks.len(), false);
         for d in detections {
             match self.find(d) {
-                Some(i) => {
+                Some(Found::Free(i)) => {
                     self.taken[i] = true;
                     let t = &mut self.tracks[i];
                     t.last_seen = at;
                     t.frames += 1;
                     t.anchor = d.anchor().or(t.anchor);
-                    t.plates.extend(d.plate.clone());
-                    t.cargos.extend(d.cargo.as_ref().map(|c| c.read.clone()));
-                    let q = d.quality();
-                    if q > t.best_quality {
-                        t.best_quality = q;
-                        t.best_frame = frame.clone();
-                        t.best = d.clone();
-                    }
+                    t.absorb(d, frame);
                 }
+                // A second detection of a vehicle already seen in this frame (its
+                // plate found apart from its box): its reads count, not as a frame.
+                Some(Found::SameFrame(i)) => self.tracks[i].absorb(d, frame),
                 None => {
                     self.tracks.push(Track {
                         first_seen: at,
@@ -203,19 +263,32 @@ impl<F: Clone> Tracker<F> {
         self.close_where(closed, |_| true);
     }
 
-    fn find(&self, d: &Detection) -> Option<usize> {
-        let free = |i: &usize| !self.taken.get(*i).copied().unwrap_or(false);
+    fn find(&self, d: &Detection) -> Option<Found> {
+        let taken = |i: usize| self.taken.get(i).copied().unwrap_or(false);
         if let Some(b) = d.anchor() {
-            return (0..self.tracks.len())
-                .filter(free)
-                .filter_map(|i| self.tracks[i].anchor.map(|a| (i, a.iou(&b))))
-                .filter(|(_, iou)| *iou >= self.settings.min_iou)
-                .max_by(|a, b| a.1.total_cmp(&b.1))
-                .map(|(i, _)| i);
+            let best = |want_taken: bool| {
+                (0..self.tracks.len())
+                    .filter(|i| taken(*i) == want_taken)
+                    .filter_map(|i| self.tracks[i].anchor.map(|a| (i, a.affinity(&b))))
+                    .filter(|(_, affinity)| *affinity >= self.settings.min_iou.min(NESTED))
+                    .max_by(|a, b| a.1.total_cmp(&b.1))
+                    .map(|(i, _)| i)
+            };
+            return best(false)
+                .map(Found::Free)
+                .or_else(|| best(true).map(Found::SameFrame));
         }
         // No box: the same plate text is the same vehicle.
         let text = &d.plate.as_ref()?.text;
-        (0..self.tracks.len()).filter(free).find(|i| self.tracks[*i].plates.iter().any(|p| &p.text == text))
+        (0..self.tracks.len())
+            .find(|i| self.tracks[*i].plates.iter().any(|p| &p.text == text))
+            .map(|i| {
+                if taken(i) {
+                    Found::SameFrame(i)
+                } else {
+                    Found::Free(i)
+                }
+            })
     }
 
     fn close_where(&mut self, closed: &mut Vec<Passed<F>>, done: impl Fn(&Track<F>) -> bool) {
@@ -253,8 +326,10 @@ pub fn vote_plate(reads: &[PlateObservation]) -> Option<VotedPlate> {
             by_len.entry(n).or_default().push(r);
         }
     }
-    let mut lengths: Vec<(usize, f32)> =
-        by_len.iter().map(|(n, rs)| (*n, rs.iter().map(|r| r.mean_confidence()).sum())).collect();
+    let mut lengths: Vec<(usize, f32)> = by_len
+        .iter()
+        .map(|(n, rs)| (*n, rs.iter().map(|r| r.mean_confidence()).sum()))
+        .collect();
     lengths.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
     for (n, _) in lengths {
         let group = &by_len[&n];
@@ -270,7 +345,9 @@ pub fn vote_plate(reads: &[PlateObservation]) -> Option<VotedPlate> {
                     None => weights.push((c, w)),
                 }
             }
-            let (c, w) = weights.into_iter().max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))?;
+            let (c, w) = weights
+                .into_iter()
+                .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))?;
             text.push(c);
             confs.push(w / group.len() as f32);
         }
@@ -279,7 +356,13 @@ pub fn vote_plate(reads: &[PlateObservation]) -> Option<VotedPlate> {
             let color = weighted_mode(all().map(|(r, w)| (r.color, w)))?;
             let layout = weighted_mode(all().map(|(r, w)| (r.layout, w)))?;
             let confidence = confs.iter().copied().fold(1.0, f32::min);
-            return Some(VotedPlate { text, color, layout, char_confidences: confs, confidence });
+            return Some(VotedPlate {
+                text,
+                color,
+                layout,
+                char_confidences: confs,
+                confidence,
+            });
         }
     }
     None
@@ -294,15 +377,22 @@ pub fn vote_cargo(reads: &[CargoRead]) -> Option<CargoRead> {
     let n = reads.len() as f32;
     let support = |w: f32| w / n;
     let (cover, cw) = weighted_mode_with_weight(reads.iter().map(|r| (r.cover, r.confidence)))?;
-    let (material, mw) = weighted_mode_with_weight(reads.iter().map(|r| (r.material, r.confidence)))?;
-    Some(CargoRead { cover, material, confidence: support(cw).min(support(mw)) })
+    let (material, mw) =
+        weighted_mode_with_weight(reads.iter().map(|r| (r.material, r.confidence)))?;
+    Some(CargoRead {
+        cover,
+        material,
+        confidence: support(cw).min(support(mw)),
+    })
 }
 
 fn weighted_mode<T: PartialEq + Copy>(items: impl Iterator<Item = (T, f32)>) -> Option<T> {
     weighted_mode_with_weight(items).map(|(t, _)| t)
 }
 
-fn weighted_mode_with_weight<T: PartialEq + Copy>(items: impl Iterator<Item = (T, f32)>) -> Option<(T, f32)> {
+fn weighted_mode_with_weight<T: PartialEq + Copy>(
+    items: impl Iterator<Item = (T, f32)>,
+) -> Option<(T, f32)> {
     let mut sums: Vec<(T, f32)> = Vec::new();
     for (t, w) in items {
         match sums.iter_mut().find(|(k, _)| *k == t) {
@@ -335,19 +425,109 @@ mod tests {
     }
 
     fn det(x: f32, plate: Option<PlateObservation>, score: f32) -> Detection {
-        Detection { vehicle: Some(BBox { x, y: 0.0, w: 100.0, h: 100.0 }), score, plate, cargo: None }
+        Detection {
+            vehicle: Some(BBox {
+                x,
+                y: 0.0,
+                w: 100.0,
+                h: 100.0,
+            }),
+            score,
+            plate,
+            cargo: None,
+        }
     }
 
     fn settings() -> TrackSettings {
-        TrackSettings { gap: Duration::from_millis(500), min_iou: 0.3, max_frames: 100 }
+        TrackSettings {
+            gap: Duration::from_millis(500),
+            min_iou: 0.3,
+            max_frames: 100,
+            min_frames: 1,
+        }
     }
 
     #[test]
     fn iou() {
-        let a = BBox { x: 0.0, y: 0.0, w: 10.0, h: 10.0 };
+        let a = BBox {
+            x: 0.0,
+            y: 0.0,
+            w: 10.0,
+            h: 10.0,
+        };
         assert_eq!(a.iou(&a), 1.0);
         assert_eq!(a.iou(&BBox { x: 20.0, ..a }), 0.0);
         assert!((a.iou(&BBox { x: 5.0, ..a }) - 50.0 / 150.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_plate_alternating_with_its_vehicle_box_is_one_passage() {
+        let mut t: Tracker<u32> = Tracker::new(settings());
+        let mut closed = Vec::new();
+        let plate = |x: f32| PlateObservation {
+            bbox: Some(BBox {
+                x: x + 40.0,
+                y: 85.0,
+                w: 20.0,
+                h: 8.0,
+            }),
+            ..read("晋H93513", &[0.9; 7])
+        };
+        for f in 0..6u32 {
+            let x = 5.0 * f as f32;
+            let d = if f % 2 == 0 {
+                det(x, None, 0.9)
+            } else {
+                Detection {
+                    vehicle: None,
+                    score: 0.8,
+                    plate: Some(plate(x)),
+                    cargo: None,
+                }
+            };
+            // In frame 4 the plate is also found apart from the box, in the same frame.
+            let mut dets = vec![d];
+            if f == 4 {
+                dets.push(Detection {
+                    vehicle: None,
+                    score: 0.8,
+                    plate: Some(plate(x)),
+                    cargo: None,
+                });
+            }
+            t.observe(at(100 * f as i64), &f, &dets, &mut closed);
+        }
+        assert!(closed.is_empty());
+        t.flush(&mut closed);
+        assert_eq!(closed.len(), 1, "one vehicle");
+        assert_eq!(
+            closed[0].frames, 6,
+            "the same-frame plate is not another frame"
+        );
+        assert_eq!(closed[0].plate.as_ref().unwrap().text.as_str(), "晋H93513");
+    }
+
+    #[test]
+    fn affinity_is_iou_or_nesting() {
+        let truck = BBox {
+            x: 0.0,
+            y: 0.0,
+            w: 100.0,
+            h: 100.0,
+        };
+        let plate = BBox {
+            x: 40.0,
+            y: 85.0,
+            w: 20.0,
+            h: 8.0,
+        };
+        assert_eq!(truck.affinity(&plate), NESTED);
+        assert_eq!(plate.affinity(&truck), NESTED);
+        assert_eq!(truck.affinity(&truck), 1.0);
+        // A plate outside the box, or a box not much smaller, is not nested.
+        assert_eq!(truck.affinity(&BBox { y: 120.0, ..plate }), 0.0);
+        let half = BBox { w: 60.0, ..truck };
+        assert!((truck.affinity(&half) - 0.6).abs() < 1e-6);
     }
 
     #[test]
@@ -389,8 +569,17 @@ mod tests {
 
     #[test]
     fn cargo_vote() {
-        let r = |cover, material, confidence| CargoRead { cover, material, confidence };
-        let v = vote_cargo(&[r(Cover::Open, Material::Coal, 0.9), r(Cover::Tarped, Material::Coal, 0.4), r(Cover::Open, Material::Coal, 0.8)]).unwrap();
+        let r = |cover, material, confidence| CargoRead {
+            cover,
+            material,
+            confidence,
+        };
+        let v = vote_cargo(&[
+            r(Cover::Open, Material::Coal, 0.9),
+            r(Cover::Tarped, Material::Coal, 0.4),
+            r(Cover::Open, Material::Coal, 0.8),
+        ])
+        .unwrap();
         assert_eq!((v.cover, v.material), (Cover::Open, Material::Coal));
         assert!((v.confidence - 1.7 / 3.0).abs() < 1e-6);
         assert!(vote_cargo(&[]).is_none());
@@ -402,7 +591,11 @@ mod tests {
         let mut closed = Vec::new();
         // Truck A moves right 10 px per frame; truck B appears far away at frame 2.
         for f in 0..5u32 {
-            let mut dets = vec![det(10.0 * f as f32, Some(read("晋H93513", &[0.5 + 0.1 * f as f32; 7])), 0.9)];
+            let mut dets = vec![det(
+                10.0 * f as f32,
+                Some(read("晋H93513", &[0.5 + 0.1 * f as f32; 7])),
+                0.9,
+            )];
             if f >= 2 {
                 dets.push(det(500.0, None, 0.8));
             }
@@ -439,11 +632,24 @@ mod tests {
 
     #[test]
     fn boxless_detections_join_by_plate_and_long_tracks_close() {
-        let mut t: Tracker<u32> = Tracker::new(TrackSettings { max_frames: 3, ..settings() });
+        let mut t: Tracker<u32> = Tracker::new(TrackSettings {
+            max_frames: 3,
+            ..settings()
+        });
         let mut closed = Vec::new();
-        let d = Detection { vehicle: None, score: 0.5, plate: Some(read("冀A12345", &[0.9; 7])), cargo: None };
+        let d = Detection {
+            vehicle: None,
+            score: 0.5,
+            plate: Some(read("冀A12345", &[0.9; 7])),
+            cargo: None,
+        };
         for f in 0..3 {
-            t.observe(at(f * 10), &(f as u32), std::slice::from_ref(&d), &mut closed);
+            t.observe(
+                at(f * 10),
+                &(f as u32),
+                std::slice::from_ref(&d),
+                &mut closed,
+            );
         }
         assert_eq!(closed.len(), 1);
         assert_eq!(closed[0].frames, 3);

@@ -52,7 +52,9 @@ pub enum RoundError {
 /// A delay before retry attempt `attempt` (1-based): uniformly random in
 /// `[0, min(max, initial * 2^(attempt-1))]` ("full jitter").
 pub fn backoff(attempt: u32, initial: Duration, max: Duration) -> Duration {
-    let cap = initial.saturating_mul(1u32 << attempt.saturating_sub(1).min(20)).min(max);
+    let cap = initial
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
+        .min(max);
     let ms = cap.as_millis() as u64;
     Duration::from_millis(rand::rng().random_range(0..=ms))
 }
@@ -72,19 +74,28 @@ pub struct Uplink {
 /// A record type the hub ingests in batches.
 trait Ingest: Sized + Sync {
     const KIND: &'static str;
-    fn post(client: &HubClient, batch: &[Self]) -> impl Future<Output = Result<IngestResponse, ClientError>> + Send;
+    fn post(
+        client: &HubClient,
+        batch: &[Self],
+    ) -> impl Future<Output = Result<IngestResponse, ClientError>> + Send;
 }
 
 impl Ingest for Passage {
     const KIND: &'static str = "passage";
-    fn post(client: &HubClient, batch: &[Self]) -> impl Future<Output = Result<IngestResponse, ClientError>> + Send {
+    fn post(
+        client: &HubClient,
+        batch: &[Self],
+    ) -> impl Future<Output = Result<IngestResponse, ClientError>> + Send {
         client.post_passages(batch)
     }
 }
 
 impl Ingest for Incident {
     const KIND: &'static str = "incident";
-    fn post(client: &HubClient, batch: &[Self]) -> impl Future<Output = Result<IngestResponse, ClientError>> + Send {
+    fn post(
+        client: &HubClient,
+        batch: &[Self],
+    ) -> impl Future<Output = Result<IngestResponse, ClientError>> + Send {
         client.post_incidents(batch)
     }
 }
@@ -106,7 +117,10 @@ impl Uplink {
             let delay = match self.round().await {
                 Ok(0) => {
                     attempt = 0;
-                    let idle = self.settings.idle_poll.min(next_lists.saturating_duration_since(Instant::now()));
+                    let idle = self
+                        .settings
+                        .idle_poll
+                        .min(next_lists.saturating_duration_since(Instant::now()));
                     tokio::select! {
                         _ = tokio::time::sleep(idle) => {}
                         _ = self.wake.notified() => {}
@@ -119,16 +133,26 @@ impl Uplink {
                     continue;
                 }
                 Err(RoundError::Auth(e)) => {
-                    self.metrics.upload_errors.with_label_values(&["auth"]).inc();
+                    self.metrics
+                        .upload_errors
+                        .with_label_values(&["auth"])
+                        .inc();
                     self.metrics.uplink_error(e.to_string(), true);
                     tracing::error!(error = %e, "hub refused the checkpoint token; records stay queued");
                     self.settings.backoff_max
                 }
                 Err(e) => {
                     attempt = attempt.saturating_add(1);
-                    self.metrics.upload_errors.with_label_values(&["retryable"]).inc();
+                    self.metrics
+                        .upload_errors
+                        .with_label_values(&["retryable"])
+                        .inc();
                     self.metrics.uplink_error(e.to_string(), false);
-                    let d = backoff(attempt, self.settings.backoff_initial, self.settings.backoff_max);
+                    let d = backoff(
+                        attempt,
+                        self.settings.backoff_initial,
+                        self.settings.backoff_max,
+                    );
                     tracing::warn!(error = %e, attempt, retry_in_ms = d.as_millis() as u64, outbox = self.store.outbox_depth(), "upload failed, will retry");
                     d
                 }
@@ -149,8 +173,13 @@ impl Uplink {
         }
         let started = std::time::Instant::now();
         // Evidence first: the hub then has the photos a passage refers to.
-        for e in batch.iter().filter(|e| matches!(e.item, OutboxItem::Evidence(_))) {
-            let OutboxItem::Evidence(sha) = e.item else { continue };
+        for e in batch
+            .iter()
+            .filter(|e| matches!(e.item, OutboxItem::Evidence(_)))
+        {
+            let OutboxItem::Evidence(sha) = e.item else {
+                continue;
+            };
             let jpeg = match self.store.evidence(&sha) {
                 Ok(Some(j)) => j,
                 Ok(None) => {
@@ -176,20 +205,27 @@ impl Uplink {
                 OutboxItem::Passage(id) => match self.store.passage(&id) {
                     Ok(Some(p)) => passages.push((*e, p.passage)),
                     Ok(None) => self.fail(*e, None, "passage is missing from the local store")?,
-                    Err(err @ StoreError::Corrupt { .. }) => self.fail(*e, None, &err.to_string())?,
+                    Err(err @ StoreError::Corrupt { .. }) => {
+                        self.fail(*e, None, &err.to_string())?
+                    }
                     Err(err) => return Err(err.into()),
                 },
                 OutboxItem::Incident(id) => match self.store.incident(&id) {
                     Ok(Some(i)) => incidents.push((*e, i.incident)),
                     Ok(None) => self.fail(*e, None, "incident is missing from the local store")?,
-                    Err(err @ StoreError::Corrupt { .. }) => self.fail(*e, None, &err.to_string())?,
+                    Err(err @ StoreError::Corrupt { .. }) => {
+                        self.fail(*e, None, &err.to_string())?
+                    }
                     Err(err) => return Err(err.into()),
                 },
             }
         }
         self.send(passages).await?;
         self.send(incidents).await?;
-        self.metrics.stage_seconds.with_label_values(&["uplink"]).observe(started.elapsed().as_secs_f64());
+        self.metrics
+            .stage_seconds
+            .with_label_values(&["uplink"])
+            .observe(started.elapsed().as_secs_f64());
         Ok(batch.len())
     }
 
@@ -202,10 +238,20 @@ impl Uplink {
         match T::post(&self.client, &records).await {
             Ok(resp) => {
                 if resp.accepted + resp.duplicates != records.len() as u64 {
-                    tracing::warn!(kind = T::KIND, sent = records.len(), accepted = resp.accepted, duplicates = resp.duplicates, "hub's count differs from the batch");
+                    tracing::warn!(
+                        kind = T::KIND,
+                        sent = records.len(),
+                        accepted = resp.accepted,
+                        duplicates = resp.duplicates,
+                        "hub's count differs from the batch"
+                    );
                 }
                 if resp.duplicates > 0 {
-                    tracing::debug!(kind = T::KIND, duplicates = resp.duplicates, "hub already had some (a resend after a lost answer)");
+                    tracing::debug!(
+                        kind = T::KIND,
+                        duplicates = resp.duplicates,
+                        "hub already had some (a resend after a lost answer)"
+                    );
                 }
                 self.acked(&entries, T::KIND)
             }
@@ -237,11 +283,20 @@ impl Uplink {
         Ok(())
     }
 
-    fn fail(&self, entry: OutboxEntry, status: Option<u16>, message: &str) -> Result<(), StoreError> {
+    fn fail(
+        &self,
+        entry: OutboxEntry,
+        status: Option<u16>,
+        message: &str,
+    ) -> Result<(), StoreError> {
         tracing::error!(item = %entry.item, status, message, "record refused for good; kept in the failed tree");
         self.store.fail(entry, status, message)?;
-        self.metrics.upload_errors.with_label_values(&["permanent"]).inc();
-        self.metrics.uplink_error(format!("{}: {message}", entry.item), false);
+        self.metrics
+            .upload_errors
+            .with_label_values(&["permanent"])
+            .inc();
+        self.metrics
+            .uplink_error(format!("{}: {message}", entry.item), false);
         Ok(())
     }
 
@@ -249,8 +304,13 @@ impl Uplink {
         self.store.ack(entries)?;
         let now = Utc::now();
         self.store.set_last_upload(now)?;
-        self.metrics.uploaded.with_label_values(&[kind]).inc_by(entries.len() as u64);
-        self.metrics.last_upload.set(now.timestamp_millis() as f64 / 1000.0);
+        self.metrics
+            .uploaded
+            .with_label_values(&[kind])
+            .inc_by(entries.len() as u64);
+        self.metrics
+            .last_upload
+            .set(now.timestamp_millis() as f64 / 1000.0);
         self.metrics.uplink_ok();
         Ok(())
     }
@@ -264,7 +324,12 @@ impl Uplink {
                     tracing::error!(error = %e, "cannot store the lists; using them in memory");
                 }
                 let index = ListIndex::new(&lists);
-                tracing::info!(version = lists.version, whitelist = lists.whitelist.len(), hotlist = lists.hotlist.len(), "lists updated");
+                tracing::info!(
+                    version = lists.version,
+                    whitelist = lists.whitelist.len(),
+                    hotlist = lists.hotlist.len(),
+                    "lists updated"
+                );
                 self.metrics.lists_version.set(lists.version as i64);
                 *self.lists.write().unwrap_or_else(|p| p.into_inner()) = index;
                 *etag = tag;

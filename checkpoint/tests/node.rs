@@ -18,8 +18,9 @@ use checkpoint::store::{Evidence, Record, Store};
 use checkpoint::{Config, Node};
 use chrono::Utc;
 use hub::api::{
-    CheckpointId, County, Direction, EvidenceKind, EvidenceRef, Incident, IncidentId, IncidentKind, ListEntry, ListName, Passage, PassageId,
-    PlateColor, PlateLayout, PlateRead, PlateText, Severity,
+    CheckpointId, County, Direction, EvidenceKind, EvidenceRef, Incident, IncidentId, IncidentKind,
+    ListEntry, ListName, Passage, PassageId, PlateColor, PlateLayout, PlateRead, PlateText,
+    Severity,
 };
 
 const CP: &str = "luanping-01";
@@ -43,21 +44,45 @@ impl TestHub {
         let store = hub::store::Store::open(dir.path(), 16 << 20).unwrap();
         let token = hub::auth::new_token();
         let county = County::parse("滦平县").unwrap();
-        store.add_checkpoint(&cp(), "test gantry", &county, hub::auth::token_hash(&token)).unwrap();
-        store.add_checkpoint(&CheckpointId::parse("someone-else").unwrap(), "other", &county, hub::auth::token_hash("other-token")).unwrap();
-        let config = hub::config::Config { data: dir.path().into(), workers: 1, ..Default::default() };
+        store
+            .add_checkpoint(&cp(), "test gantry", &county, hub::auth::token_hash(&token))
+            .unwrap();
+        store
+            .add_checkpoint(
+                &CheckpointId::parse("someone-else").unwrap(),
+                "other",
+                &county,
+                hub::auth::token_hash("other-token"),
+            )
+            .unwrap();
+        let config = hub::config::Config {
+            data: dir.path().into(),
+            workers: 1,
+            ..Default::default()
+        };
         let hub = TestHub::serve(config, store, listener, Some(dir));
         (hub, token)
     }
 
-    fn serve(config: hub::config::Config, store: hub::store::Store, listener: TcpListener, dir: Option<tempfile::TempDir>) -> TestHub {
+    fn serve(
+        config: hub::config::Config,
+        store: hub::store::Store,
+        listener: TcpListener,
+        dir: Option<tempfile::TempDir>,
+    ) -> TestHub {
         let app = hub::server::Application::build(config, store.clone(), listener).unwrap();
         let addr = app.addr();
         let handle = app.handle();
         let task = tokio::spawn(async move {
             app.run_until_stopped().await.unwrap();
         });
-        TestHub { addr, store, handle, task, _dir: dir }
+        TestHub {
+            addr,
+            store,
+            handle,
+            task,
+            _dir: dir,
+        }
     }
 
     fn url(&self) -> String {
@@ -68,7 +93,10 @@ impl TestHub {
     fn passages(&self) -> usize {
         let from = Utc::now() - chrono::Duration::days(3650);
         let to = Utc::now() + chrono::Duration::days(1);
-        self.store.checkpoint_passages(&cp(), from, to, 100_000).unwrap().len()
+        self.store
+            .checkpoint_passages(&cp(), from, to, 100_000)
+            .unwrap()
+            .len()
     }
 
     async fn stop(self) {
@@ -114,9 +142,13 @@ fn config(hub_url: &str, token: &str, data: &Path) -> Config {
 
 /// A small real JPEG, distinct per `n` (the hub checks that evidence decodes).
 fn jpeg(n: u32) -> Vec<u8> {
-    let img = image::RgbImage::from_fn(16, 8, |x, y| image::Rgb([(n % 251) as u8, (n / 251 % 251) as u8, ((x + y) * 8) as u8]));
+    let img = image::RgbImage::from_fn(16, 8, |x, y| {
+        image::Rgb([(n % 251) as u8, (n / 251 % 251) as u8, ((x + y) * 8) as u8])
+    });
     let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 95).encode_image(&img).unwrap();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 95)
+        .encode_image(&img)
+        .unwrap();
     out
 }
 
@@ -136,7 +168,10 @@ fn record(n: u32, checkpoint: &CheckpointId) -> Record {
             confidence: 0.9,
         }),
         cargo: None,
-        evidence: vec![EvidenceRef { sha256: ev.sha256, kind: EvidenceKind::Frame }],
+        evidence: vec![EvidenceRef {
+            sha256: ev.sha256,
+            kind: EvidenceKind::Frame,
+        }],
     };
     let incident = Incident {
         id: IncidentId::new(),
@@ -146,7 +181,11 @@ fn record(n: u32, checkpoint: &CheckpointId) -> Record {
         severity: Severity::High,
         created_at: Utc::now(),
     };
-    Record { passage, evidence: vec![ev], incidents: vec![incident] }
+    Record {
+        passage,
+        evidence: vec![ev],
+        incidents: vec![incident],
+    }
 }
 
 async fn until(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
@@ -160,12 +199,26 @@ async fn until(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
 /// Every record is on the hub exactly as sent.
 fn assert_all_on_hub(hub: &TestHub, records: &[Record]) {
     for r in records {
-        let got = hub.store.passage(&r.passage.id).unwrap().unwrap_or_else(|| panic!("passage {} missing on the hub", r.passage.id));
+        let got = hub
+            .store
+            .passage(&r.passage.id)
+            .unwrap()
+            .unwrap_or_else(|| panic!("passage {} missing on the hub", r.passage.id));
         assert_eq!(got.passage, r.passage);
-        assert!(hub.store.incident(&r.incidents[0].id).unwrap().is_some(), "incident missing");
-        assert!(hub.store.evidence(&r.evidence[0].sha256).unwrap().is_some(), "evidence missing");
+        assert!(
+            hub.store.incident(&r.incidents[0].id).unwrap().is_some(),
+            "incident missing"
+        );
+        assert!(
+            hub.store.evidence(&r.evidence[0].sha256).unwrap().is_some(),
+            "evidence missing"
+        );
     }
-    assert_eq!(hub.passages(), records.len(), "nothing lost, nothing duplicated");
+    assert_eq!(
+        hub.passages(),
+        records.len(),
+        "nothing lost, nothing duplicated"
+    );
 }
 
 async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
@@ -179,7 +232,13 @@ async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
 async fn hub_down_at_start_then_up_everything_arrives_once() {
     let data = tempfile::tempdir().unwrap();
     let hub_addr = free_addr();
-    let node = Node::start(config(&format!("http://{hub_addr}"), "token-not-yet-known", data.path())).await.unwrap();
+    let node = Node::start(config(
+        &format!("http://{hub_addr}"),
+        "token-not-yet-known",
+        data.path(),
+    ))
+    .await
+    .unwrap();
     // The hub is down: records pile up in the outbox.
     let records: Vec<Record> = (0..20).map(|n| record(n, &cp())).collect();
     for r in &records {
@@ -187,16 +246,28 @@ async fn hub_down_at_start_then_up_everything_arrives_once() {
     }
     node.wake_uplink();
     let metrics = node.metrics().clone();
-    until("retryable errors counted", Duration::from_secs(10), || metrics.upload_errors.with_label_values(&["retryable"]).get() >= 2).await;
+    until("retryable errors counted", Duration::from_secs(10), || {
+        metrics
+            .upload_errors
+            .with_label_values(&["retryable"])
+            .get()
+            >= 2
+    })
+    .await;
     assert_eq!(node.store().outbox_depth(), 60);
     let data_dir = data.path().to_path_buf();
     node.stop().await.unwrap();
 
     // The hub comes up on that address; the node restarts with the right token.
     let (hub, token) = TestHub::start(TcpListener::bind(hub_addr).unwrap());
-    let node = Node::start(config(&hub.url(), &token, &data_dir)).await.unwrap();
+    let node = Node::start(config(&hub.url(), &token, &data_dir))
+        .await
+        .unwrap();
     let store = node.store().clone();
-    until("outbox drained", Duration::from_secs(30), || store.outbox_depth() == 0).await;
+    until("outbox drained", Duration::from_secs(30), || {
+        store.outbox_depth() == 0
+    })
+    .await;
     assert_all_on_hub(&hub, &records);
     assert_eq!(store.failure_count(), 0);
     assert!(store.passages().unwrap().iter().all(|p| p.acked));
@@ -205,7 +276,10 @@ async fn hub_down_at_start_then_up_everything_arrives_once() {
     let (status, text) = get(node.http_addr(), "/metrics").await;
     assert_eq!(status, 200);
     assert!(text.contains("checkpoint_outbox_depth 0"), "{text}");
-    assert!(text.contains("checkpoint_uploaded_total{kind=\"passage\"} 20"), "{text}");
+    assert!(
+        text.contains("checkpoint_uploaded_total{kind=\"passage\"} 20"),
+        "{text}"
+    );
     node.stop().await.unwrap();
     hub.stop().await;
 }
@@ -218,18 +292,43 @@ async fn hub_comes_up_while_the_node_runs() {
     let dir = tempfile::tempdir().unwrap();
     let hub_store = hub::store::Store::open(dir.path(), 16 << 20).unwrap();
     let token = hub::auth::new_token();
-    hub_store.add_checkpoint(&cp(), "g", &County::parse("滦平县").unwrap(), hub::auth::token_hash(&token)).unwrap();
-    let node = Node::start(config(&format!("http://{hub_addr}"), &token, data.path())).await.unwrap();
+    hub_store
+        .add_checkpoint(
+            &cp(),
+            "g",
+            &County::parse("滦平县").unwrap(),
+            hub::auth::token_hash(&token),
+        )
+        .unwrap();
+    let node = Node::start(config(&format!("http://{hub_addr}"), &token, data.path()))
+        .await
+        .unwrap();
     let records: Vec<Record> = (100..130).map(|n| record(n, &cp())).collect();
     for r in &records {
         node.store().commit(r).unwrap();
     }
     node.wake_uplink();
     tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(node.store().outbox_depth(), 90, "nothing leaves while the hub is down");
-    let hub = TestHub::serve(hub::config::Config { data: dir.path().into(), workers: 1, ..Default::default() }, hub_store, TcpListener::bind(hub_addr).unwrap(), None);
+    assert_eq!(
+        node.store().outbox_depth(),
+        90,
+        "nothing leaves while the hub is down"
+    );
+    let hub = TestHub::serve(
+        hub::config::Config {
+            data: dir.path().into(),
+            workers: 1,
+            ..Default::default()
+        },
+        hub_store,
+        TcpListener::bind(hub_addr).unwrap(),
+        None,
+    );
     let store = node.store().clone();
-    until("outbox drained", Duration::from_secs(30), || store.outbox_depth() == 0).await;
+    until("outbox drained", Duration::from_secs(30), || {
+        store.outbox_depth() == 0
+    })
+    .await;
     assert_all_on_hub(&hub, &records);
     node.stop().await.unwrap();
     hub.stop().await;
@@ -249,7 +348,8 @@ struct Flaky {
 }
 
 fn take_one(n: &AtomicUsize) -> bool {
-    n.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1)).is_ok()
+    n.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
+        .is_ok()
 }
 
 async fn flaky(state: web::Data<Flaky>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
@@ -262,7 +362,9 @@ async fn flaky(state: web::Data<Flaky>, req: HttpRequest, body: web::Bytes) -> H
         };
     }
     let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes()).unwrap();
-    let mut fwd = state.http.request(method, format!("{}{}", state.hub, req.uri()));
+    let mut fwd = state
+        .http
+        .request(method, format!("{}{}", state.hub, req.uri()));
     for h in ["authorization", "content-type", "if-none-match"] {
         if let Some(v) = req.headers().get(h) {
             fwd = fwd.header(h, v.as_bytes());
@@ -272,7 +374,8 @@ async fn flaky(state: web::Data<Flaky>, req: HttpRequest, body: web::Bytes) -> H
     if take_one(&state.fail_after) {
         return HttpResponse::BadGateway().finish();
     }
-    let mut out = HttpResponse::build(actix_web::http::StatusCode::from_u16(resp.status().as_u16()).unwrap());
+    let mut out =
+        HttpResponse::build(actix_web::http::StatusCode::from_u16(resp.status().as_u16()).unwrap());
     for h in ["content-type", "etag"] {
         if let Some(v) = resp.headers().get(h) {
             out.insert_header((h, v.as_bytes()));
@@ -292,26 +395,39 @@ async fn a_flaky_hub_loses_nothing_and_duplicates_nothing() {
         http: reqwest::Client::new(),
     });
     let proxy_state = state.clone();
-    let proxy = HttpServer::new(move || App::new().app_data(proxy_state.clone()).default_service(web::to(flaky)))
-        .workers(1)
-        .disable_signals()
-        .listen(local())
-        .unwrap();
+    let proxy = HttpServer::new(move || {
+        App::new()
+            .app_data(proxy_state.clone())
+            .default_service(web::to(flaky))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(local())
+    .unwrap();
     let proxy_addr = proxy.addrs()[0];
     let proxy = proxy.run();
     let proxy_handle = proxy.handle();
     let proxy_task = tokio::spawn(proxy);
 
     let data = tempfile::tempdir().unwrap();
-    let node = Node::start(config(&format!("http://{proxy_addr}"), &token, data.path())).await.unwrap();
+    let node = Node::start(config(&format!("http://{proxy_addr}"), &token, data.path()))
+        .await
+        .unwrap();
     let records: Vec<Record> = (200..225).map(|n| record(n, &cp())).collect();
     for r in &records {
         node.store().commit(r).unwrap();
     }
     node.wake_uplink();
     let store = node.store().clone();
-    until("outbox drained", Duration::from_secs(60), || store.outbox_depth() == 0).await;
-    assert_eq!(state.fail_before.load(Ordering::SeqCst), 0, "all failures were served");
+    until("outbox drained", Duration::from_secs(60), || {
+        store.outbox_depth() == 0
+    })
+    .await;
+    assert_eq!(
+        state.fail_before.load(Ordering::SeqCst),
+        0,
+        "all failures were served"
+    );
     assert_eq!(state.fail_after.load(Ordering::SeqCst), 0);
     assert_all_on_hub(&hub, &records);
     for r in &records {
@@ -319,7 +435,13 @@ async fn a_flaky_hub_loses_nothing_and_duplicates_nothing() {
         assert!(n.is_some());
     }
     assert_eq!(store.failure_count(), 0, "5xx and 429 are never permanent");
-    assert!(node.metrics().upload_errors.with_label_values(&["retryable"]).get() >= 6);
+    assert!(
+        node.metrics()
+            .upload_errors
+            .with_label_values(&["retryable"])
+            .get()
+            >= 6
+    );
     node.stop().await.unwrap();
     proxy_handle.stop(true).await;
     proxy_task.await.unwrap().unwrap();
@@ -332,7 +454,9 @@ async fn a_flaky_hub_loses_nothing_and_duplicates_nothing() {
 async fn a_permanent_refusal_is_recorded_and_visible_and_spares_the_rest() {
     let (hub, token) = TestHub::start(local());
     let data = tempfile::tempdir().unwrap();
-    let node = Node::start(config(&hub.url(), &token, data.path())).await.unwrap();
+    let node = Node::start(config(&hub.url(), &token, data.path()))
+        .await
+        .unwrap();
     let good: Vec<Record> = (300..302).map(|n| record(n, &cp())).collect();
     // A record claiming to be another checkpoint's: the hub answers 403.
     let bad = record(302, &CheckpointId::parse("someone-else").unwrap());
@@ -341,23 +465,41 @@ async fn a_permanent_refusal_is_recorded_and_visible_and_spares_the_rest() {
     node.store().commit(&good[1]).unwrap();
     node.wake_uplink();
     let store = node.store().clone();
-    until("outbox drained", Duration::from_secs(30), || store.outbox_depth() == 0).await;
+    until("outbox drained", Duration::from_secs(30), || {
+        store.outbox_depth() == 0
+    })
+    .await;
     assert_all_on_hub(&hub, &good);
     assert!(hub.store.passage(&bad.passage.id).unwrap().is_none());
 
     let failures = store.failures().unwrap();
-    assert_eq!(failures.len(), 2, "the bad passage and its incident: {failures:?}");
+    assert_eq!(
+        failures.len(),
+        2,
+        "the bad passage and its incident: {failures:?}"
+    );
     assert!(failures.iter().all(|f| f.status == Some(403)));
     assert!(failures.iter().any(|f| f.message.contains("someone-else")));
     // Kept locally, unacknowledged: retention will not evict them.
     assert!(!store.passage(&bad.passage.id).unwrap().unwrap().acked);
 
     let (_, metrics) = get(node.http_addr(), "/metrics").await;
-    assert!(metrics.contains("checkpoint_permanent_failures 2"), "{metrics}");
-    assert!(metrics.contains("checkpoint_upload_errors_total{class=\"permanent\"} 2"), "{metrics}");
+    assert!(
+        metrics.contains("checkpoint_permanent_failures 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("checkpoint_upload_errors_total{class=\"permanent\"} 2"),
+        "{metrics}"
+    );
     let (status, page) = get(node.http_addr(), "/").await;
     assert_eq!(status, 200);
-    assert!(page.contains("Refused by the hub") && page.contains("403") && page.contains(&bad.passage.id.to_string()), "{page}");
+    assert!(
+        page.contains("Refused by the hub")
+            && page.contains("403")
+            && page.contains(&bad.passage.id.to_string()),
+        "{page}"
+    );
     node.stop().await.unwrap();
     drop(store);
 
@@ -371,12 +513,21 @@ async fn a_permanent_refusal_is_recorded_and_visible_and_spares_the_rest() {
 async fn a_refused_token_keeps_records_queued() {
     let (hub, _token) = TestHub::start(local());
     let data = tempfile::tempdir().unwrap();
-    let node = Node::start(config(&hub.url(), "wrong-token", data.path())).await.unwrap();
+    let node = Node::start(config(&hub.url(), "wrong-token", data.path()))
+        .await
+        .unwrap();
     node.store().commit(&record(400, &cp())).unwrap();
     node.wake_uplink();
     let metrics = node.metrics().clone();
-    until("auth failure seen", Duration::from_secs(10), || metrics.upload_errors.with_label_values(&["auth"]).get() >= 1).await;
-    assert_eq!(node.store().outbox_depth(), 3, "a bad token is not the records' fault");
+    until("auth failure seen", Duration::from_secs(10), || {
+        metrics.upload_errors.with_label_values(&["auth"]).get() >= 1
+    })
+    .await;
+    assert_eq!(
+        node.store().outbox_depth(),
+        3,
+        "a bad token is not the records' fault"
+    );
     assert_eq!(node.store().failure_count(), 0);
     let (_, page) = get(node.http_addr(), "/").await;
     assert!(page.contains("refuses this checkpoint"), "{page}");
@@ -398,9 +549,17 @@ async fn lists_sync_and_work_offline_after_a_restart() {
     };
     let version = hub.store.put_list_entry(ListName::Hotlist, &entry).unwrap();
     let data = tempfile::tempdir().unwrap();
-    let node = Node::start(config(&hub.url(), &token, data.path())).await.unwrap();
+    let node = Node::start(config(&hub.url(), &token, data.path()))
+        .await
+        .unwrap();
     let store = node.store().clone();
-    until("lists synced", Duration::from_secs(10), || store.lists().unwrap().is_some_and(|(l, _)| l.version == version)).await;
+    until("lists synced", Duration::from_secs(10), || {
+        store
+            .lists()
+            .unwrap()
+            .is_some_and(|(l, _)| l.version == version)
+    })
+    .await;
     let (lists, etag) = store.lists().unwrap().unwrap();
     assert_eq!(lists.hotlist.len(), 1);
     assert!(etag.is_some(), "the ETag is kept for If-None-Match");
@@ -409,7 +568,13 @@ async fn lists_sync_and_work_offline_after_a_restart() {
     hub.stop().await;
 
     // Offline: the stored lists are in use from the start.
-    let node = Node::start(config(&format!("http://{}", free_addr()), &token, data.path())).await.unwrap();
+    let node = Node::start(config(
+        &format!("http://{}", free_addr()),
+        &token,
+        data.path(),
+    ))
+    .await
+    .unwrap();
     assert_eq!(node.metrics().lists_version.get(), version as i64);
     let (_, page) = get(node.http_addr(), "/").await;
     assert!(page.contains("1 hotlist"), "{page}");
@@ -422,7 +587,13 @@ async fn lists_sync_and_work_offline_after_a_restart() {
 async fn snapshot_endpoint_rejects_corrupt_jpegs_and_nothing_else_happens() {
     let data = tempfile::tempdir().unwrap();
     let mut raw = raw_config(&format!("http://{}", free_addr()), "t", data.path());
-    raw.cameras = vec![RawCamera { name: "trigger".into(), source: "push".into(), lane: 1, direction: Direction::Inbound, replay_fps: 0.0 }];
+    raw.cameras = vec![RawCamera {
+        name: "trigger".into(),
+        source: "push".into(),
+        lane: 1,
+        direction: Direction::Inbound,
+        replay_fps: 0.0,
+    }];
     let node = Node::start(Config::from_raw(raw).unwrap()).await.unwrap();
     let http = reqwest::Client::new();
     let url = format!("http://{}/snapshot?camera=trigger", node.http_addr());
@@ -435,18 +606,32 @@ async fn snapshot_endpoint_rejects_corrupt_jpegs_and_nothing_else_happens() {
         assert!(body["error"].as_str().unwrap().contains("JPEG"), "{body}");
     }
     assert_eq!(node.metrics().snapshots_rejected.get(), 2);
-    assert_eq!(node.metrics().frames.with_label_values(&["trigger"]).get(), 0);
+    assert_eq!(
+        node.metrics().frames.with_label_values(&["trigger"]).get(),
+        0
+    );
     let r = http.post(&url).body(jpeg(2)).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 202);
-    let r = http.post(format!("http://{}/snapshot?camera=nope", node.http_addr())).body(jpeg(2)).send().await.unwrap();
+    let r = http
+        .post(format!("http://{}/snapshot?camera=nope", node.http_addr()))
+        .body(jpeg(2))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 404);
-    assert_eq!(get(node.http_addr(), "/healthz").await, (200, "ok\n".into()));
+    assert_eq!(
+        get(node.http_addr(), "/healthz").await,
+        (200, "ok\n".into())
+    );
     // No detector: the good snapshot is counted but makes no passage.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(node.store().passage_count(), 0);
     assert_eq!(node.store().outbox_depth(), 0);
     let (_, page) = get(node.http_addr(), "/").await;
-    assert!(page.contains("trigger") && page.contains("waiting for snapshots"), "{page}");
+    assert!(
+        page.contains("trigger") && page.contains("waiting for snapshots"),
+        "{page}"
+    );
     node.stop().await.unwrap();
 }
 
@@ -458,7 +643,9 @@ const WRITER_ENV: &str = "CHECKPOINT_TEST_WRITER_DIR";
 /// records as fast as it can and prints each id once `commit` has returned.
 #[test]
 fn durability_writer_child() {
-    let Ok(dir) = std::env::var(WRITER_ENV) else { return };
+    let Ok(dir) = std::env::var(WRITER_ENV) else {
+        return;
+    };
     let store = Store::open(Path::new(&dir)).unwrap();
     use std::io::Write;
     let mut out = std::io::stdout().lock();
@@ -484,7 +671,12 @@ async fn kill_9_loses_nothing_committed_and_the_binary_delivers_it_after_restart
     let data = tempfile::tempdir().unwrap();
     // 1. A writer process commits records; SIGKILL it mid-stream.
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["durability_writer_child", "--exact", "--nocapture", "--test-threads=1"])
+        .args([
+            "durability_writer_child",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(WRITER_ENV, data.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -508,16 +700,27 @@ async fn kill_9_loses_nothing_committed_and_the_binary_delivers_it_after_restart
     let (stored, depth, incidents) = {
         let store = Store::open(data.path()).unwrap();
         for id in &acknowledged {
-            let p = store.passage(id).unwrap().unwrap_or_else(|| panic!("acknowledged passage {id} lost"));
+            let p = store
+                .passage(id)
+                .unwrap()
+                .unwrap_or_else(|| panic!("acknowledged passage {id} lost"));
             assert!(store.incident(&p.incidents[0]).unwrap().is_some());
-            assert!(store.evidence(&p.passage.evidence[0].sha256).unwrap().is_some());
+            assert!(store
+                .evidence(&p.passage.evidence[0].sha256)
+                .unwrap()
+                .is_some());
         }
         let n = store.passage_count();
         assert!(n >= 40);
         // All or nothing per record: each passage has its evidence and incident queued.
         assert_eq!(store.outbox_depth() as usize, 3 * n);
         assert_eq!(store.incident_count(), n);
-        let incidents: Vec<IncidentId> = store.incidents().unwrap().into_iter().map(|i| i.incident.id).collect();
+        let incidents: Vec<IncidentId> = store
+            .incidents()
+            .unwrap()
+            .into_iter()
+            .map(|i| i.incident.id)
+            .collect();
         (n, store.outbox_depth(), incidents)
     };
     assert!(depth > 0);
@@ -534,7 +737,10 @@ async fn kill_9_loses_nothing_committed_and_the_binary_delivers_it_after_restart
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    until("the hub has every passage", Duration::from_secs(60), || hub.passages() >= stored).await;
+    until("the hub has every passage", Duration::from_secs(60), || {
+        hub.passages() >= stored
+    })
+    .await;
     // SIGKILL the binary too, then restart it: nothing duplicated, nothing left behind.
     bin.kill().unwrap();
     bin.wait().unwrap();
@@ -555,19 +761,40 @@ async fn kill_9_loses_nothing_committed_and_the_binary_delivers_it_after_restart
             }
         }
     });
-    tokio::task::spawn_blocking(move || ready_rx.recv_timeout(Duration::from_secs(60))).await.unwrap().expect("the binary started");
+    tokio::task::spawn_blocking(move || ready_rx.recv_timeout(Duration::from_secs(60)))
+        .await
+        .unwrap()
+        .expect("the binary started");
     // The binary holds the store's lock; ask the hub instead.
-    until("the hub has every incident", Duration::from_secs(60), || incidents.iter().all(|id| hub.store.incident(id).unwrap().is_some())).await;
-    assert!(acknowledged.iter().all(|id| hub.store.passage(id).unwrap().is_some()));
+    until(
+        "the hub has every incident",
+        Duration::from_secs(60),
+        || {
+            incidents
+                .iter()
+                .all(|id| hub.store.incident(id).unwrap().is_some())
+        },
+    )
+    .await;
+    assert!(acknowledged
+        .iter()
+        .all(|id| hub.store.passage(id).unwrap().is_some()));
     // Let the last 2xx be acknowledged locally.
     tokio::time::sleep(Duration::from_millis(500)).await;
     // A graceful stop on SIGTERM.
-    let status = Command::new("kill").args(["-TERM", &bin.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &bin.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     assert!(bin.wait().unwrap().success(), "SIGTERM is a clean exit");
     assert_eq!(hub.passages(), stored, "every passage exactly once");
     let store = Store::open(data.path()).unwrap();
-    assert_eq!(store.outbox_depth(), 0, "the restarted binary drained the rest");
+    assert_eq!(
+        store.outbox_depth(),
+        0,
+        "the restarted binary drained the rest"
+    );
     assert_eq!(store.failure_count(), 0);
     std::fs::remove_file(conf).ok();
     hub.stop().await;
