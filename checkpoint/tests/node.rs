@@ -1,18 +1,17 @@
 //! The checkpoint node against the REAL hub (in-process, on 127.0.0.1:0, fresh sled
-//! dirs): outages, flaky answers, permanent refusals, lists, the local endpoint, and
-//! kill -9 durability with real processes.
+//! dirs): outages, permanent refusals, lists, the local endpoint, and kill -9
+//! durability of the store with real processes.
 //!
-//! Records are put straight into the node's store, as the pipeline would (there is
-//! no detector model yet to make them from frames).
+//! Records are put straight into the node's store, as the pipeline would, so each
+//! case is exact and quick; tests/tests/system.rs runs the same faults with frames
+//! through the models and both programs in their own processes.
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use checkpoint::config::{RawCamera, RawConfig};
 use checkpoint::store::{Evidence, Record, Store};
 use checkpoint::{Config, Node};
@@ -334,119 +333,7 @@ async fn hub_comes_up_while_the_node_runs() {
     hub.stop().await;
 }
 
-// ----- (b) a flaky hub: 500s and 429s, and answers lost after the hub stored ---------
-
-/// A proxy in front of the hub that answers 500 / 429 to the first `fail_before`
-/// requests without forwarding, then forwards the next `fail_after` requests but
-/// answers 502 (the hub stored it, the answer was lost), then forwards faithfully.
-struct Flaky {
-    hub: String,
-    fail_before: AtomicUsize,
-    fail_after: AtomicUsize,
-    seen: AtomicUsize,
-    http: reqwest::Client,
-}
-
-fn take_one(n: &AtomicUsize) -> bool {
-    n.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
-        .is_ok()
-}
-
-async fn flaky(state: web::Data<Flaky>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    let n = state.seen.fetch_add(1, Ordering::SeqCst);
-    if take_one(&state.fail_before) {
-        return if n % 2 == 0 {
-            HttpResponse::InternalServerError().json(serde_json::json!({"error": "boom"}))
-        } else {
-            HttpResponse::TooManyRequests().json(serde_json::json!({"error": "slow down"}))
-        };
-    }
-    let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes()).unwrap();
-    let mut fwd = state
-        .http
-        .request(method, format!("{}{}", state.hub, req.uri()));
-    for h in ["authorization", "content-type", "if-none-match"] {
-        if let Some(v) = req.headers().get(h) {
-            fwd = fwd.header(h, v.as_bytes());
-        }
-    }
-    let resp = fwd.body(body.to_vec()).send().await.unwrap();
-    if take_one(&state.fail_after) {
-        return HttpResponse::BadGateway().finish();
-    }
-    let mut out =
-        HttpResponse::build(actix_web::http::StatusCode::from_u16(resp.status().as_u16()).unwrap());
-    for h in ["content-type", "etag"] {
-        if let Some(v) = resp.headers().get(h) {
-            out.insert_header((h, v.as_bytes()));
-        }
-    }
-    out.body(resp.bytes().await.unwrap().to_vec())
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_flaky_hub_loses_nothing_and_duplicates_nothing() {
-    let (hub, token) = TestHub::start(local());
-    let state = web::Data::new(Flaky {
-        hub: hub.url(),
-        fail_before: AtomicUsize::new(12),
-        fail_after: AtomicUsize::new(6),
-        seen: AtomicUsize::new(0),
-        http: reqwest::Client::new(),
-    });
-    let proxy_state = state.clone();
-    let proxy = HttpServer::new(move || {
-        App::new()
-            .app_data(proxy_state.clone())
-            .default_service(web::to(flaky))
-    })
-    .workers(1)
-    .disable_signals()
-    .listen(local())
-    .unwrap();
-    let proxy_addr = proxy.addrs()[0];
-    let proxy = proxy.run();
-    let proxy_handle = proxy.handle();
-    let proxy_task = tokio::spawn(proxy);
-
-    let data = tempfile::tempdir().unwrap();
-    let node = Node::start(config(&format!("http://{proxy_addr}"), &token, data.path()))
-        .await
-        .unwrap();
-    let records: Vec<Record> = (200..225).map(|n| record(n, &cp())).collect();
-    for r in &records {
-        node.store().commit(r).unwrap();
-    }
-    node.wake_uplink();
-    let store = node.store().clone();
-    until("outbox drained", Duration::from_secs(60), || {
-        store.outbox_depth() == 0
-    })
-    .await;
-    assert_eq!(
-        state.fail_before.load(Ordering::SeqCst),
-        0,
-        "all failures were served"
-    );
-    assert_eq!(state.fail_after.load(Ordering::SeqCst), 0);
-    assert_all_on_hub(&hub, &records);
-    for r in &records {
-        let n = hub.store.incident(&r.incidents[0].id).unwrap();
-        assert!(n.is_some());
-    }
-    assert_eq!(store.failure_count(), 0, "5xx and 429 are never permanent");
-    assert!(
-        node.metrics()
-            .upload_errors
-            .with_label_values(&["retryable"])
-            .get()
-            >= 6
-    );
-    node.stop().await.unwrap();
-    proxy_handle.stop(true).await;
-    proxy_task.await.unwrap().unwrap();
-    hub.stop().await;
-}
+// ----- (b) a flaky hub (500s, 429s, lost answers): see tests/tests/system.rs, with real processes
 
 // ----- (c) permanent refusals are recorded and visible ------------------------------
 
