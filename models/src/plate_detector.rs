@@ -20,7 +20,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use image::imageops::{self, FilterType};
+use image::imageops;
 use image::{Rgb, RgbImage};
 use serde::{Deserialize, Serialize};
 use tract_onnx::prelude::*;
@@ -456,7 +456,7 @@ pub fn letterbox_into(
     let src = if (nw, nh) == (fw, fh) {
         frame
     } else {
-        resized = imageops::resize(frame, nw, nh, FilterType::Triangle);
+        resized = crate::preprocess::resize(frame, nw, nh);
         &resized
     };
     for (x, y, p) in src.enumerate_pixels() {

@@ -15,7 +15,7 @@
 
 use std::borrow::Cow;
 
-use image::imageops::{self, FilterType};
+use image::imageops;
 use image::{DynamicImage, GenericImageView, Pixel, RgbImage};
 
 use crate::manifest::DoubleRow;
@@ -155,13 +155,36 @@ pub fn write_chw(img: &RgbImage, dst: &mut [f32]) {
     }
 }
 
+/// `src` resized to `w x h` with a bilinear (triangle) filter whose support grows
+/// with the downscale factor — what Pillow's `BILINEAR`, used in training, does.
+/// SIMD (fast_image_resize): a 1920x1080 frame to 640x360 takes about a millisecond,
+/// where `image::imageops::resize` took tens.
+pub fn resize(src: &RgbImage, w: u32, h: u32) -> RgbImage {
+    use fast_image_resize::{
+        images::Image, images::ImageRef, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer,
+    };
+    let (sw, sh) = src.dimensions();
+    if (sw, sh) == (w, h) || sw == 0 || sh == 0 || w == 0 || h == 0 {
+        // Nothing to resample (or nothing to resample from): the slow path copes.
+        return imageops::resize(src, w, h, imageops::FilterType::Triangle);
+    }
+    let from = ImageRef::new(sw, sh, src.as_raw(), PixelType::U8x3)
+        .expect("an RgbImage's buffer is w * h * 3 bytes");
+    let mut to = Image::new(w, h, PixelType::U8x3);
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
+    Resizer::new()
+        .resize(&from, &mut to, &options)
+        .expect("same pixel type on both sides");
+    RgbImage::from_raw(w, h, to.into_vec()).expect("w * h * 3 bytes")
+}
+
 /// The contract's first-pass input: `src` resized to `w x h` with a triangle
 /// filter (no letterbox), written planar into `dst`.
 pub fn resize_into(src: &RgbImage, w: u32, h: u32, dst: &mut [f32]) {
     if src.dimensions() == (w, h) {
         write_chw(src, dst);
     } else {
-        write_chw(&imageops::resize(src, w, h, FilterType::Triangle), dst);
+        write_chw(&resize(src, w, h), dst);
     }
 }
 
@@ -184,15 +207,10 @@ pub fn join_rows(src: &RgbImage, rows: &DoubleRow, w: u32, h: u32) -> RgbImage {
     let top = imageops::crop_imm(src, 0, 0, sw, top_end);
     let bottom = imageops::crop_imm(src, 0, bottom_start, sw, sh - bottom_start);
     let mut out = RgbImage::new(w, h);
-    imageops::replace(
-        &mut out,
-        &imageops::resize(&*top, top_w, h, FilterType::Triangle),
-        0,
-        0,
-    );
+    imageops::replace(&mut out, &resize(&top.to_image(), top_w, h), 0, 0);
     let bottom_w = w.saturating_sub(top_w);
     if bottom_w > 0 {
-        let b = imageops::resize(&*bottom, bottom_w, h, FilterType::Triangle);
+        let b = resize(&bottom.to_image(), bottom_w, h);
         imageops::replace(&mut out, &b, i64::from(top_w), 0);
     }
     out
@@ -200,6 +218,32 @@ pub fn join_rows(src: &RgbImage, rows: &DoubleRow, w: u32, h: u32) -> RgbImage {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn fast_resize_agrees_with_the_triangle_filter() {
+        // A frame with edges and gradients, downscaled 3x as a 1080p frame is.
+        let src = RgbImage::from_fn(300, 170, |x, y| {
+            image::Rgb([
+                (x * 7 % 256) as u8,
+                (y * 3 % 256) as u8,
+                if (x / 9 + y / 7) % 2 == 0 { 230 } else { 20 },
+            ])
+        });
+        let fast = resize(&src, 100, 57);
+        let slow = imageops::resize(&src, 100, 57, imageops::FilterType::Triangle);
+        let diff: f64 = fast
+            .as_raw()
+            .iter()
+            .zip(slow.as_raw())
+            .map(|(a, b)| (f64::from(*a) - f64::from(*b)).abs())
+            .sum::<f64>()
+            / fast.as_raw().len() as f64;
+        assert!(diff < 2.0, "mean difference {diff} grey levels");
+        // Degenerate sizes take the slow path and do not panic.
+        assert_eq!(resize(&RgbImage::new(0, 0), 4, 4).dimensions(), (4, 4));
+        assert_eq!(resize(&src, 300, 170), src);
+    }
+
     use super::*;
     use image::{GrayImage, Luma, Rgb, RgbaImage};
 
