@@ -2,11 +2,44 @@
 //! really posted, deadlines on the server's settable clock, verdicts, cases, rewards,
 //! the hotlist, and who may see a tipster.
 
+use std::sync::{Arc, Mutex, OnceLock};
+
 use chrono::{DateTime, Duration, Utc};
 use hub::api::*;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
+
+/// Everything the hub logs while this test binary runs, at every level of the hub and
+/// actix-web: installed once as the global subscriber.
+fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let sink = buf.clone();
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "hub=trace,actix_web=trace,info",
+            ))
+            .with_writer(move || LogSink(sink.clone()))
+            .with_ansi(false)
+            .init();
+        buf
+    })
+    .clone()
+}
+
+struct LogSink(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
 
 pub const NAME: &str = "王秘密";
 pub const PHONE: &str = "13912345678";
@@ -608,6 +641,7 @@ async fn read_without_identity(
 
 #[tokio::test]
 async fn tipster_identity_reaches_investigators_only() {
+    let logs = captured_logs();
     let app = TestApp::spawn().await;
     let inv = app.login("investigator1").await;
     let (tip, case, p) = verified_case(&app, &inv).await;
@@ -684,6 +718,10 @@ async fn tipster_identity_reaches_investigators_only() {
     }
     let dispatcher = app.login("dispatcher1").await;
     assert_eq!(app.get_json(&dispatcher, "/api/v1/audit").await.0, 403);
+    // Nor do the logs, at trace level, with every request above in them.
+    let logs = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    assert!(logs.contains("tip filed"), "the capture works");
+    assert_no_identity("the tracing logs", &logs);
 }
 
 #[tokio::test]
