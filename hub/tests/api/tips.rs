@@ -824,3 +824,26 @@ async fn investigators_work_the_pages_with_a_finger() {
     assert!(ledger.contains(&format!("id=\"reward-{case}\"")));
     assert!(!ledger.contains(&format!("id=\"mark-paid-{case}\"")));
 }
+
+#[tokio::test]
+async fn tips_cases_and_rewards_survive_a_restart() {
+    let mut app = TestApp::spawn().await;
+    let inv = app.login("investigator1").await;
+    let (tip, case, _) = verified_case(&app, &inv).await;
+    let (open_tip, _) = quick_tip(&app, &inv, "晋A?23*").await;
+    app.restart().await;
+    let (s, d) = app.get_json(&inv, &format!("/api/v1/tips/{tip}")).await;
+    assert_eq!(s, 200, "{d}");
+    assert_eq!(d["status"], "verified");
+    assert_eq!(d["tipster"]["name"], NAME);
+    let (_, c) = app.get_json(&inv, &format!("/api/v1/cases/{case}")).await;
+    assert_eq!(c["reward"]["tip_id"], tip.to_string());
+    let (_, list) = app.get_json(&inv, "/api/v1/tips?status=open").await;
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![open_tip.to_string().as_str()]);
+}
