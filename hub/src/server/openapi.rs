@@ -109,7 +109,7 @@ pub fn spec() -> Value {
                 "post": {"summary": "File a tip (investigators of its county, admins); audited without the tipster's identity",
                     "security": person, "requestBody": body("NewTip"),
                     "responses": responses("201", json!({"description": "The tip with its cross-check", "content": {"application/json": {"schema": schema("TipDetail")}}}), &["400", "401", "403", "413"])},
-                "get": {"summary": "Tips newest first with deadline marks, county-scoped (investigators, admins, auditors); never the tipster's identity",
+                "get": {"summary": "Tips, open ones by deadline then the rest newest first, with deadline marks, county-scoped (investigators, admins, auditors); never the tipster's identity",
                     "security": person,
                     "parameters": [query_param("status", "open | verified | unfounded", false),
                                    query_param("due", "open | due_soon | overdue | done", false)],

@@ -486,6 +486,13 @@ async fn first_real_name_reporter_gets_the_one_reward_of_a_case() {
     );
     let auditor = app.login("auditor").await;
     assert_eq!(app.get_json(&auditor, "/api/v1/rewards").await.0, 200);
+    // Grouping and paying are audited, by id only.
+    let (_, log) = body_of(&app, &auditor, "/api/v1/audit?limit=1000").await;
+    for what in ["\"tip.link\"", "\"reward.paid\"", "\"tip.verdict\""] {
+        assert!(log.contains(what), "{what} not audited");
+    }
+    assert_no_identity("the audit log", &log);
+    assert!(!log.contains("李四"));
 }
 
 #[tokio::test]
@@ -846,4 +853,25 @@ async fn tips_cases_and_rewards_survive_a_restart() {
         .map(|t| t["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, vec![open_tip.to_string().as_str()]);
+}
+
+#[tokio::test]
+async fn the_list_puts_open_tips_first_by_deadline() {
+    let app = TestApp::spawn().await;
+    let inv = app.login("investigator1").await;
+    let (w, now) = (window(&app), app.now());
+    let at = |h: i64| Some(now - Duration::hours(h));
+    let (done, _) = file(&app, &inv, &tip_body("晋H93518", COUNTY1, w, at(30), None)).await;
+    let (fresh, _) = file(&app, &inv, &tip_body("晋H93518", COUNTY1, w, at(1), None)).await;
+    let (old, _) = file(&app, &inv, &tip_body("晋H93518", COUNTY1, w, at(20), None)).await;
+    let (s, _) = verdict(&app, &inv, done, &json!({"verdict": "unfounded"})).await;
+    assert_eq!(s, 200);
+    let (_, list) = app.get_json(&inv, "/api/v1/tips").await;
+    let ids: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, [old, fresh, done].map(|t| t.to_string()));
 }

@@ -275,7 +275,8 @@ pub struct TipQuery {
     pub due: Option<String>,
 }
 
-/// The tips `p` may see, newest first, filtered by `q`.
+/// The tips `p` may see, filtered by `q`: open ones by deadline, then the rest newest
+/// first.
 pub fn list_tips(state: &AppState, p: &Person, q: &TipQuery) -> Result<Vec<TipView>, ApiError> {
     may_read(p)?;
     let nonempty = |o: &Option<String>| o.as_deref().filter(|s| !s.is_empty()).map(str::to_owned);
@@ -293,11 +294,20 @@ pub fn list_tips(state: &AppState, p: &Person, q: &TipQuery) -> Result<Vec<TipVi
     let tips = state
         .store
         .tips_where(|t| p.sees(&t.county) && status.is_none_or(|s| s == t.status))?;
-    Ok(tips
+    let mut views: Vec<TipView> = tips
         .iter()
         .map(|t| tip_view(&rules, now, t))
         .filter(|v| due.is_none_or(|d| d == v.due))
-        .collect())
+        .collect();
+    // What needs doing first: open tips by deadline, then the rest newest first (the
+    // order they came in, kept by the stable sort).
+    views.sort_by_key(|v| {
+        (
+            v.status != TipStatus::Open,
+            (v.status == TipStatus::Open).then_some(v.deadline),
+        )
+    });
+    Ok(views)
 }
 
 /// `GET /api/v1/tips`.
