@@ -102,6 +102,14 @@ impl PlatePattern {
         if canon.chars().count() > 16 {
             return Err(invalid("plate", "longer than 16 characters"));
         }
+        // Without wildcards it can only match itself: it must then be a whole plate,
+        // or a half-heard "晋A1234" would silently match nothing.
+        if !canon.contains(['?', '*']) && PlateText::parse(&canon).is_err() {
+            return Err(invalid(
+                "plate",
+                "not a whole GA 36 plate: write ? or * for what was not heard",
+            ));
+        }
         Ok(PlatePattern(canon))
     }
 

@@ -239,7 +239,7 @@ mod tests {
         assert!(patterns_overlap(&pat("晋A12345"), &pat("晋A1234S")));
         assert!(patterns_overlap(&pat("*5678"), &pat("冀B*")));
         assert!(!patterns_overlap(&pat("晋A12345"), &pat("冀A12345")));
-        assert!(!patterns_overlap(&pat("晋A?2345"), &pat("晋A2345")));
+        assert!(!patterns_overlap(&pat("晋A?2345"), &pat("晋A23456")));
         assert!(patterns_overlap(&pat("*78"), &pat("*5678")));
         assert!(!patterns_overlap(&pat("*79"), &pat("*5678")));
     }
@@ -287,6 +287,11 @@ mod tests {
         assert!(PlatePattern::parse("*").is_err());
         assert!(PlatePattern::parse("?5").is_err());
         assert!(PlatePattern::parse("晋A#123").is_err());
+        assert!(
+            PlatePattern::parse("晋A1234").is_err(),
+            "partial without wildcards"
+        );
+        assert!(PlatePattern::parse("晋A1234*").is_ok());
         assert_eq!(pat("晋a？23＊＊").as_str(), "晋A?23*");
         assert_eq!(pat("晋H93513").concrete().unwrap().as_str(), "晋H93513");
         assert!(pat("晋H9351?").concrete().is_none());
