@@ -4,10 +4,14 @@
 //!    batches of 100, each batch durable (flushed) before it is acknowledged;
 //! 2. timeline: p50/p99 latency of one plate's timeline with 1,000,000 passages
 //!    stored (filled through the Store API, ~50k plates, 30 checkpoints), measured at
-//!    the store and over HTTP (which adds the audit line and its flush).
+//!    the store and over HTTP (which adds the audit line and its flush);
+//! 3. crosscheck: p50/p99 latency of a tip's cross-check at the store, for a concrete
+//!    plate (plate index plus its confusable variants) and a partial one (a 2-hour
+//!    scan of every checkpoint in and next to the county), over 200,000 passages at
+//!    30 checkpoints in 3 counties.
 //!
-//! `HUB_BENCH_PASSAGES` (default 1000000) and `HUB_BENCH_INGEST` (default 50000)
-//! shrink the runs.
+//! `HUB_BENCH_PASSAGES` (default 1000000), `HUB_BENCH_INGEST` (default 50000) and
+//! `HUB_BENCH_CROSSCHECK` (default 200000) shrink the runs.
 
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
@@ -77,11 +81,51 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
+/// "p50 .. ms, p99 .. ms, max .. ms" of `lat` (sorted in place).
+fn latencies(lat: &mut [Duration]) -> String {
+    lat.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    format!(
+        "p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+        ms(percentile(lat, 0.5)),
+        ms(percentile(lat, 0.99)),
+        ms(lat[lat.len() - 1])
+    )
+}
+
 fn config(dir: &std::path::Path) -> Config {
     Config {
         data: dir.to_path_buf(),
         workers: 2,
         ..Config::default()
+    }
+}
+
+/// Stores `total` passages of `plates` random plates at random checkpoints of `cps`,
+/// one every `step_ms` from `t0_ms`, through the Store API in batches of 1000.
+fn fill(
+    store: &Store,
+    cps: &[CheckpointId],
+    total: usize,
+    plates: usize,
+    t0_ms: i64,
+    step_ms: i64,
+) {
+    let mut rng = rand::rng();
+    let mut done = 0;
+    while done < total {
+        let n = 1000.min(total - done);
+        let batch: Vec<Passage> = (0..n)
+            .map(|k| {
+                passage(
+                    &cps[rng.random_range(0..cps.len())],
+                    plate(rng.random_range(0..plates)),
+                    t0_ms + (done + k) as i64 * step_ms,
+                )
+            })
+            .collect();
+        store.insert_passages(&batch, Utc::now()).unwrap();
+        done += n;
     }
 }
 
@@ -182,22 +226,7 @@ async fn timeline() {
         .with_ymd_and_hms(2026, 11, 1, 0, 0, 0)
         .unwrap()
         .timestamp_millis();
-    let mut done = 0;
-    while done < total {
-        let n = 1000.min(total - done);
-        let batch: Vec<Passage> = (0..n)
-            .map(|k| {
-                let i = done + k;
-                passage(
-                    &cps[rng.random_range(0..cps.len())],
-                    plate(rng.random_range(0..plates)),
-                    t0 + i as i64 * 2_000,
-                )
-            })
-            .collect();
-        store.insert_passages(&batch, Utc::now()).unwrap();
-        done += n;
-    }
+    fill(&store, &cps, total, plates, t0, 2_000);
     store.flush().await.unwrap();
     println!(
         "fill: {total} passages over {plates} plates and {} checkpoints through the Store API in {:.1} s; store {} MiB",
@@ -224,13 +253,10 @@ async fn timeline() {
             .len();
         lat.push(s.elapsed());
     }
-    lat.sort();
     println!(
-        "timeline (Store API): {queries} random plates, {:.1} passages each: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+        "timeline (Store API): {queries} random plates, {:.1} passages each: {}",
         found as f64 / queries as f64,
-        percentile(&lat, 0.5).as_secs_f64() * 1e3,
-        percentile(&lat, 0.99).as_secs_f64() * 1e3,
-        lat.last().unwrap().as_secs_f64() * 1e3
+        latencies(&mut lat)
     );
 
     // Over HTTP, as a logged-in person (each search writes and flushes an audit line).
@@ -289,6 +315,84 @@ async fn timeline() {
     server.await.unwrap().unwrap();
 }
 
+async fn crosscheck() {
+    use hub::store::TipRecord;
+    use hub::tips::Neighbours;
+    let total = env_usize("HUB_BENCH_CROSSCHECK", 200_000);
+    let plates = 50_000usize.min(total.max(1));
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), 256 << 20).unwrap();
+    let counties = ["滦平县", "承德县", "兴隆县"].map(|c| County::parse(c).unwrap());
+    let cps: Vec<CheckpointId> = (0..30)
+        .map(|i| {
+            let id = CheckpointId::parse(&format!("cp-{i:02}")).unwrap();
+            store
+                .add_checkpoint(
+                    &id,
+                    "bench",
+                    &counties[i % 3],
+                    auth::token_hash(&auth::new_token()),
+                )
+                .unwrap();
+            id
+        })
+        .collect();
+    let mut rng = rand::rng();
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+    let step_ms = 2_000;
+    fill(&store, &cps, total, plates, t0.timestamp_millis(), step_ms);
+    let mut table = std::collections::BTreeMap::new();
+    table.insert("滦平县".to_string(), vec!["承德县".to_string()]);
+    let neighbours = Neighbours::new(&table);
+    let span = chrono::Duration::milliseconds(total as i64 * step_ms);
+    let queries = 500;
+    for (what, partial) in [("concrete plate", false), ("partial plate", true)] {
+        let mut lat = Vec::with_capacity(queries);
+        let mut found = 0;
+        for _ in 0..queries {
+            let p = plate(rng.random_range(0..plates)).to_string();
+            // The last four characters, as a tipster might remember them.
+            let heard = if partial {
+                format!("*{}", p.chars().skip(3).collect::<String>())
+            } else {
+                p
+            };
+            let from = t0
+                + chrono::Duration::milliseconds(
+                    rng.random_range(0..span.num_milliseconds().max(1)),
+                );
+            let tip = TipRecord {
+                id: TipId::new(),
+                case_id: CaseId::new(),
+                county: counties[0].clone(),
+                channel: TipChannel::Hotline12315,
+                received_at: from,
+                recorded_at: from,
+                recorded_by: "bench".into(),
+                tipster: Tipster {
+                    name: None,
+                    phone: None,
+                },
+                plate: PlatePattern::parse(&heard).unwrap(),
+                place: String::new(),
+                window_from: from,
+                window_to: from + chrono::Duration::hours(2),
+                said: String::new(),
+                status: TipStatus::Open,
+                deadline: from,
+            };
+            let s = Instant::now();
+            found += store.crosscheck(&tip, &neighbours, 200).unwrap().len();
+            lat.push(s.elapsed());
+        }
+        println!(
+            "crosscheck ({what}, 2 h window, {total} passages, 20 of 30 checkpoints near): {queries} tips, {:.2} matches each: {}",
+            found as f64 / queries as f64,
+            latencies(&mut lat)
+        );
+    }
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing useful.
@@ -297,4 +401,5 @@ async fn main() {
     }
     ingest().await;
     timeline().await;
+    crosscheck().await;
 }

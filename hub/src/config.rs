@@ -2,6 +2,7 @@
 //! environment variables (e.g. `KADIAN_BODY_LIMIT=2097152`), then the command line's
 //! `--data` and `--listen`. Unknown keys are errors.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -45,6 +46,19 @@ pub struct Config {
     pub cache_mb: u64,
     /// Mark the session cookie `Secure` (set when the hub is behind TLS).
     pub secure_cookie: bool,
+    /// Hours to investigate a tip from when it was received (DOMAIN.md: 2 days).
+    pub tip_deadline_hours: u32,
+    /// Hours before its deadline an open tip is marked due soon.
+    pub tip_due_soon_hours: u32,
+    /// Yuan per verified case, paid to its first real-name reporter.
+    pub reward_yuan: u32,
+    /// Days to pay a reward from the verdict (DOMAIN.md: 10).
+    pub reward_due_days: u32,
+    /// Longest tip time window the cross-check scans, in hours.
+    pub tip_max_window_hours: u32,
+    /// County adjacency for the cross-check: county → bordering counties (either
+    /// side may list the pair). `[neighbours]` in TOML.
+    pub neighbours: BTreeMap<String, Vec<String>>,
 }
 
 impl Default for Config {
@@ -61,6 +75,12 @@ impl Default for Config {
             workers: 0,
             cache_mb: 256,
             secure_cookie: false,
+            tip_deadline_hours: 48,
+            tip_due_soon_hours: 12,
+            reward_yuan: 1000,
+            reward_due_days: 10,
+            tip_max_window_hours: 7 * 24,
+            neighbours: BTreeMap::new(),
         }
     }
 }
@@ -126,7 +146,35 @@ impl Config {
                 "max_page, thumb_px (>= 16) and session_secs must be positive".into(),
             ));
         }
+        if self.tip_deadline_hours == 0
+            || self.reward_due_days == 0
+            || self.tip_max_window_hours == 0
+            || self.tip_due_soon_hours >= self.tip_deadline_hours
+        {
+            return Err(ConfigError::Invalid(
+                "tip_deadline_hours, reward_due_days and tip_max_window_hours must be positive, \
+                 tip_due_soon_hours below tip_deadline_hours"
+                    .into(),
+            ));
+        }
+        for (county, list) in &self.neighbours {
+            for c in std::iter::once(county).chain(list) {
+                crate::api::County::parse(c)
+                    .map_err(|e| ConfigError::Invalid(format!("neighbours: {e}: {c:?}")))?;
+            }
+        }
         Ok(())
+    }
+
+    /// The tip line's deadlines and amounts.
+    pub fn tip_rules(&self) -> crate::tips::Rules {
+        let h = |n: u32| chrono::Duration::hours(i64::from(n));
+        crate::tips::Rules {
+            investigate: h(self.tip_deadline_hours),
+            warn: h(self.tip_due_soon_hours),
+            reward_yuan: self.reward_yuan,
+            pay_within: chrono::Duration::days(i64::from(self.reward_due_days)),
+        }
     }
 
     pub fn session_lifetime(&self) -> Duration {
@@ -151,6 +199,27 @@ mod tests {
         assert_eq!(c.body_limit, 2048);
         assert_eq!(c.max_page, 9);
         assert_eq!(c.thumb_px, Config::default().thumb_px);
+    }
+
+    #[test]
+    fn reads_the_neighbours_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("hub.toml");
+        std::fs::write(
+            &f,
+            "reward_yuan = 800\n[neighbours]\n\"滦平县\" = [\"承德县\", \"兴隆县\"]\n",
+        )
+        .unwrap();
+        let c = Config::load(
+            Some(&f),
+            vec![("KADIAN_REWARD_DUE_DAYS".into(), "5".into())],
+        )
+        .unwrap();
+        assert_eq!(c.reward_yuan, 800);
+        assert_eq!(c.reward_due_days, 5);
+        assert_eq!(c.neighbours["滦平县"], vec!["承德县", "兴隆县"]);
+        std::fs::write(&f, "tip_due_soon_hours = 48\n").unwrap();
+        assert!(Config::load(Some(&f), Vec::new()).is_err());
     }
 
     #[test]

@@ -13,8 +13,10 @@
 //!
 //! and with the `server` feature (default):
 //! - `config`: the one typed configuration (defaults → TOML → `KADIAN_*`);
+//! - `clock`: where "now" comes from (system clock, or a settable one in tests);
 //! - `store`: the `Store` over sled, its keys and invariants;
 //! - `auth`: checkpoint tokens, passwords, sessions;
+//! - `tips`: tip-line rules kept pure: plate matching for the cross-check, deadlines;
 //! - `server`: the actix-web application, its routes, errors, metrics, OpenAPI;
 //! - `pages`: tablet pages (HTML, i18n table, CSS);
 //! - `cli`: the `hub` command line.
@@ -26,10 +28,16 @@ pub mod client;
 pub mod config;
 
 #[cfg(feature = "server")]
+pub mod clock;
+
+#[cfg(feature = "server")]
 pub mod store;
 
 #[cfg(feature = "server")]
 pub mod auth;
+
+#[cfg(feature = "server")]
+pub mod tips;
 
 #[cfg(feature = "server")]
 pub mod server;

@@ -22,3 +22,5 @@ mod pages;
 mod plates;
 #[path = "api/restart.rs"]
 mod restart;
+#[path = "api/tips.rs"]
+mod tips;

@@ -177,6 +177,18 @@ uuid_newtype!(
     /// An incident's id, chosen by the checkpoint (UUID v7); the idempotency key.
     IncidentId
 );
+uuid_newtype!(
+    /// A tip's id, chosen by the hub (UUID v7).
+    TipId
+);
+uuid_newtype!(
+    /// A case's id: the tips about one truck and trip, grouped (UUID v7).
+    CaseId
+);
+
+// Declared after the id macros, which it uses.
+mod tips;
+pub use tips::*;
 
 /// The SHA-256 of an evidence JPEG: its content address. 64 hex digits on the wire.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -196,3 +196,205 @@ impl Ui {
 pub fn ui() -> &'static Ui {
     &ZH
 }
+
+/// The words of the tip-line pages, one table per language like [`Ui`]. The pages
+/// have no language switch yet: [`tip_words`] answers Chinese, [`TIPS_EN`] is ready
+/// for the switch.
+pub struct TipWords {
+    pub tips: &'static str,
+    pub new_tip: &'static str,
+    pub rewards: &'static str,
+    pub channel: &'static str,
+    /// hotline_12315, online, walk_in.
+    pub channels: [&'static str; 3],
+    pub received_at: &'static str,
+    pub received_hint: &'static str,
+    pub tipster: &'static str,
+    pub tipster_name: &'static str,
+    pub tipster_phone: &'static str,
+    pub anonymous: &'static str,
+    pub real_name: &'static str,
+    pub plate_heard: &'static str,
+    pub plate_hint: &'static str,
+    pub place: &'static str,
+    pub window: &'static str,
+    pub window_from: &'static str,
+    pub window_to: &'static str,
+    pub said: &'static str,
+    pub file: &'static str,
+    /// open, verified, unfounded.
+    pub statuses: [&'static str; 3],
+    /// done, open, due_soon, overdue.
+    pub due_marks: [&'static str; 4],
+    pub deadline: &'static str,
+    pub crosscheck: &'static str,
+    pub no_matches: &'static str,
+    /// exact, wildcard, confusable.
+    pub match_kinds: [&'static str; 3],
+    /// in_county, neighbour.
+    pub areas: [&'static str; 2],
+    pub verdict: &'static str,
+    /// verified, unfounded.
+    pub verdicts: [&'static str; 2],
+    pub proof: &'static str,
+    pub proof_incidents: &'static str,
+    pub record_verdict: &'static str,
+    pub case: &'static str,
+    pub case_tips: &'static str,
+    pub suggested: &'static str,
+    pub link: &'static str,
+    pub case_id: &'static str,
+    pub hotlist_add: &'static str,
+    pub hotlisted: &'static str,
+    pub reward: &'static str,
+    pub no_reward: &'static str,
+    pub rewardee_tip: &'static str,
+    pub yuan: &'static str,
+    pub due_by: &'static str,
+    pub paid_at: &'static str,
+    pub mark_paid: &'static str,
+    pub unpaid: &'static str,
+    pub overdue: &'static str,
+    pub no_tips: &'static str,
+    pub no_rewards: &'static str,
+    pub export_csv: &'static str,
+    pub recorded_by: &'static str,
+}
+
+/// 举报线索 (default).
+pub static TIPS_ZH: TipWords = TipWords {
+    tips: "举报线索",
+    new_tip: "登记举报",
+    rewards: "奖励台账",
+    channel: "来源",
+    channels: ["12315 热线", "网络平台", "来访"],
+    received_at: "受理时间",
+    received_hint: "北京时间；不填为现在",
+    tipster: "举报人（保密）",
+    tipster_name: "举报人姓名",
+    tipster_phone: "举报人电话",
+    anonymous: "匿名",
+    real_name: "实名",
+    plate_heard: "举报车牌（? 代表一个字符，* 代表任意个）",
+    plate_hint: "例如 晋A?23* 或 *5678",
+    place: "地点",
+    window: "时段",
+    window_from: "时段开始（北京时间）",
+    window_to: "时段结束（北京时间）",
+    said: "举报内容",
+    file: "登记",
+    statuses: ["待核查", "属实", "不属实"],
+    due_marks: ["已办结", "办理中", "即将到期", "已超期"],
+    deadline: "核查期限",
+    crosscheck: "过车比对",
+    no_matches: "时段内本县及邻县卡点无匹配过车",
+    match_kinds: ["完全一致", "模糊匹配", "易混字符"],
+    areas: ["本县", "邻县"],
+    verdict: "核查结论",
+    verdicts: ["属实", "不属实"],
+    proof: "证明",
+    proof_incidents: "证明事件编号（每行一个）",
+    record_verdict: "提交结论",
+    case: "案件",
+    case_tips: "本案举报",
+    suggested: "可能是同一案件",
+    link: "并入案件",
+    case_id: "案件编号",
+    hotlist_add: "加入布控名单",
+    hotlisted: "已布控",
+    reward: "奖励",
+    no_reward: "无奖励（未核实或无实名举报人）",
+    rewardee_tip: "受奖举报",
+    yuan: "元",
+    due_by: "应付期限",
+    paid_at: "支付日期",
+    mark_paid: "标记已付",
+    unpaid: "未支付",
+    overdue: "已逾期",
+    no_tips: "暂无举报",
+    no_rewards: "暂无奖励",
+    export_csv: "导出 CSV",
+    recorded_by: "登记人",
+};
+
+/// Tip line, English.
+pub static TIPS_EN: TipWords = TipWords {
+    tips: "Tips",
+    new_tip: "New tip",
+    rewards: "Rewards",
+    channel: "Channel",
+    channels: ["12315 hotline", "Online", "Walk-in"],
+    received_at: "Received",
+    received_hint: "Beijing time; empty for now",
+    tipster: "Tipster (confidential)",
+    tipster_name: "Tipster's name",
+    tipster_phone: "Tipster's phone",
+    anonymous: "Anonymous",
+    real_name: "Named",
+    plate_heard: "Plate as heard (? one character, * any)",
+    plate_hint: "e.g. 晋A?23* or *5678",
+    place: "Place",
+    window: "Window",
+    window_from: "From (Beijing time)",
+    window_to: "To (Beijing time)",
+    said: "What was said",
+    file: "File",
+    statuses: ["Open", "Verified", "Unfounded"],
+    due_marks: ["Done", "Open", "Due soon", "Overdue"],
+    deadline: "Deadline",
+    crosscheck: "Cross-check",
+    no_matches: "No matching passage in or next to the county in the window",
+    match_kinds: ["Exact", "Wildcard", "Confusable"],
+    areas: ["In county", "Neighbour"],
+    verdict: "Verdict",
+    verdicts: ["Verified", "Unfounded"],
+    proof: "Proof",
+    proof_incidents: "Incident ids that prove it (one a line)",
+    record_verdict: "Record verdict",
+    case: "Case",
+    case_tips: "Tips of this case",
+    suggested: "Maybe the same case",
+    link: "Join case",
+    case_id: "Case id",
+    hotlist_add: "Put on the hotlist",
+    hotlisted: "On the hotlist",
+    reward: "Reward",
+    no_reward: "No reward (not verified or no named tipster)",
+    rewardee_tip: "Rewarded tip",
+    yuan: "yuan",
+    due_by: "Due by",
+    paid_at: "Paid",
+    mark_paid: "Mark paid",
+    unpaid: "Unpaid",
+    overdue: "Overdue",
+    no_tips: "No tips",
+    no_rewards: "No rewards",
+    export_csv: "Export CSV",
+    recorded_by: "Recorded by",
+};
+
+impl TipWords {
+    pub fn channel(&self, c: crate::api::TipChannel) -> &'static str {
+        self.channels[c as usize]
+    }
+    pub fn status(&self, s: crate::api::TipStatus) -> &'static str {
+        self.statuses[s as usize]
+    }
+    pub fn due(&self, d: crate::api::DueMark) -> &'static str {
+        self.due_marks[d as usize]
+    }
+    pub fn match_kind(&self, k: crate::api::MatchKind) -> &'static str {
+        self.match_kinds[k as usize]
+    }
+    pub fn area(&self, a: crate::api::Area) -> &'static str {
+        self.areas[a as usize]
+    }
+    pub fn verdict_name(&self, v: crate::api::VerdictKind) -> &'static str {
+        self.verdicts[v as usize]
+    }
+}
+
+/// The tip-line words of a request (only Chinese for now, like [`ui`]).
+pub fn tip_words() -> &'static TipWords {
+    &TIPS_ZH
+}

@@ -4,6 +4,7 @@
 //! from [`i18n`]; the data from the same functions the JSON routes use.
 
 pub mod i18n;
+mod tips;
 
 use std::future::{ready, Ready};
 
@@ -34,7 +35,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/incidents/{id}", web::get().to(incident))
         .route("/incidents/{id}/actions", web::post().to(act))
         .route("/plates", web::get().to(plate_search))
-        .route("/static/app.css", web::get().to(css));
+        .route("/static/app.css", web::get().to(css))
+        .configure(tips::configure);
 }
 
 /// An error shown as a page; the status comes from [`ApiError`]'s one mapping.
@@ -119,6 +121,10 @@ fn layout(t: &Ui, title: &str, person: Option<&Person>, body: Markup) -> Markup 
                     @if let Some(p) = person {
                         a href="/" { (t.queue) }
                         a href="/plates" { (t.plate_search) }
+                        @if crate::server::routes::tips::may_read(p).is_ok() {
+                            a href="/tips" { (i18n::tip_words().tips) }
+                            a href="/rewards" { (i18n::tip_words().rewards) }
+                        }
                         span.meta { (p.name()) " · " (p.0.county) }
                         form method="post" action="/logout" { button type="submit" { (t.log_out) } }
                     }

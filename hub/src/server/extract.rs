@@ -6,7 +6,6 @@ use std::future::{ready, Ready};
 
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
-use chrono::Utc;
 
 use crate::api::County;
 use crate::auth;
@@ -80,9 +79,10 @@ impl Person {
 pub fn person(req: &HttpRequest) -> Result<Option<UserRecord>, ApiError> {
     let token = bearer(req).or_else(|| req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()));
     let Some(token) = token else { return Ok(None) };
-    Ok(state(req)?
+    let state = state(req)?;
+    Ok(state
         .store
-        .session(&auth::token_hash(&token), Utc::now())?)
+        .session(&auth::token_hash(&token), state.clock.now())?)
 }
 
 impl FromRequest for Person {

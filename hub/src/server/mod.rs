@@ -12,11 +12,13 @@ pub mod routes;
 
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
+use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::store::{Store, StoreError};
 
@@ -27,6 +29,8 @@ pub use metrics::Metrics;
 pub struct AppState {
     pub store: Store,
     pub config: Config,
+    /// Every "now" of a request (sessions, deadlines, audit times).
+    pub clock: Arc<dyn Clock>,
 }
 
 /// Why the server could not start or stopped badly.
@@ -46,16 +50,27 @@ pub struct Application {
 }
 
 impl Application {
-    /// Builds the server on `listener` over `store`.
+    /// Builds the server on `listener` over `store`, on the system clock.
     pub fn build(
         config: Config,
         store: Store,
         listener: TcpListener,
     ) -> std::io::Result<Application> {
+        Self::build_with_clock(config, store, listener, Arc::new(SystemClock))
+    }
+
+    /// [`Application::build`] on `clock` (tests pass a settable clock to move time).
+    pub fn build_with_clock(
+        config: Config,
+        store: Store,
+        listener: TcpListener,
+        clock: Arc<dyn Clock>,
+    ) -> std::io::Result<Application> {
         let addr = listener.local_addr()?;
         let state = web::Data::new(AppState {
             store: store.clone(),
             config: config.clone(),
+            clock,
         });
         let metrics = web::Data::new(Metrics::new());
         let workers = if config.workers == 0 {

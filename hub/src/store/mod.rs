@@ -28,8 +28,16 @@
 //! 7. **Secrets are stored hashed.** Checkpoint and session tokens as SHA-256,
 //!    passwords as argon2 PHC strings.
 //! 8. **The lists' version changes with every list edit**, in the same transaction.
+//! 9. **A tip line change is one transaction with its audit line** (see [`tips`]):
+//!    a tip and its new case; a verdict on the case, its tips and its reward;
+//!    `rewards` is keyed by case id, so a case has at most one reward. Audit lines
+//!    name tips by id and never hold the tipster's identity.
 
+mod crosscheck;
 pub mod keys;
+mod tips;
+
+pub use tips::{CaseRecord, TipDayCount, TipRecord};
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -244,6 +252,7 @@ pub struct Store {
     audit: Tree,
     lists: Tree,
     meta: Tree,
+    tip_trees: tips::TipTrees,
 }
 
 impl Store {
@@ -271,6 +280,7 @@ impl Store {
             audit: t("audit")?,
             lists: t("lists")?,
             meta: t("meta")?,
+            tip_trees: tips::TipTrees::open(&db)?,
             db,
         })
     }

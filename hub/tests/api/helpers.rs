@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
@@ -11,6 +12,7 @@ use chrono::{DateTime, Utc};
 use hub::api::*;
 use hub::auth;
 use hub::client::HubClient;
+use hub::clock::{Clock, SettableClock};
 use hub::config::Config;
 use hub::server::{Application, ServeError};
 use hub::store::{Store, UserRecord};
@@ -28,6 +30,9 @@ pub const PEOPLE: &[(&str, Role, &str)] = &[
     ("officer1", Role::Officer, COUNTY1),
     ("officer2", Role::Officer, COUNTY2),
     ("auditor", Role::Auditor, COUNTY1),
+    ("investigator1", Role::Investigator, COUNTY1),
+    ("investigator2", Role::Investigator, COUNTY2),
+    ("dispatcher1", Role::Dispatcher, COUNTY1),
 ];
 
 pub struct TestApp {
@@ -37,6 +42,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub cp1_token: String,
     pub cp2_token: String,
+    /// The server's clock: tests move it to reach deadlines.
+    pub clock: SettableClock,
     handle: Option<ServerHandle>,
     join: Option<JoinHandle<Result<(), ServeError>>>,
 }
@@ -117,6 +124,7 @@ impl TestApp {
                 .unwrap(),
             cp1_token,
             cp2_token,
+            clock: SettableClock::new(Utc::now()),
             handle: None,
             join: None,
         };
@@ -128,7 +136,13 @@ impl TestApp {
     pub async fn start(&mut self) {
         let store = open_store(self.dir.path()).await;
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let app = Application::build(self.config.clone(), store, listener).unwrap();
+        let app = Application::build_with_clock(
+            self.config.clone(),
+            store,
+            listener,
+            Arc::new(self.clock.clone()),
+        )
+        .unwrap();
         self.base = format!("http://{}", app.addr());
         self.handle = Some(app.handle());
         self.join = Some(tokio::spawn(app.run_until_stopped()));
@@ -156,6 +170,11 @@ impl TestApp {
     pub async fn stop_and_open(&mut self) -> Store {
         self.stop().await;
         open_store(self.dir.path()).await
+    }
+
+    /// The server's "now".
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -2,7 +2,6 @@
 //! one incident with its passage, evidence and history, and actions on it.
 
 use actix_web::{web, HttpResponse};
-use chrono::Utc;
 use serde::Deserialize;
 
 use crate::api::{
@@ -193,7 +192,8 @@ pub async fn apply(
     detail_of(&state.store, person, &id)?;
     let store = state.store.clone();
     let by = person.name().to_owned();
-    web::block(move || store.apply_action(&id, &by, &req, Utc::now())).await??;
+    let now = state.clock.now();
+    web::block(move || store.apply_action(&id, &by, &req, now)).await??;
     state.store.flush().await?;
     detail_of(&state.store, person, &id)
 }

@@ -2,7 +2,6 @@
 //! idempotent on each record's id, durable before the answer.
 
 use actix_web::{web, HttpResponse};
-use chrono::Utc;
 
 use crate::api::{CheckpointId, Incident, IngestResponse, Passage};
 use crate::server::extract::CheckpointCaller;
@@ -38,8 +37,8 @@ pub async fn post_passages(
         batch.iter().map(|p| &p.checkpoint_id),
         &caller.0.id,
     )?;
-    let store = state.store.clone();
-    let n = web::block(move || store.insert_passages(&batch, Utc::now())).await??;
+    let (store, now) = (state.store.clone(), state.clock.now());
+    let n = web::block(move || store.insert_passages(&batch, now)).await??;
     state.store.flush().await?;
     metrics.passages.inc_by(n.accepted);
     tracing::debug!(checkpoint = %caller.0.id, accepted = n.accepted, duplicates = n.duplicates, "passages ingested");
@@ -62,9 +61,9 @@ pub async fn post_incidents(
         batch.iter().map(|i| &i.checkpoint_id),
         &caller.0.id,
     )?;
-    let store = state.store.clone();
+    let (store, now) = (state.store.clone(), state.clock.now());
     let county = caller.0.county.clone();
-    let n = web::block(move || store.insert_incidents(&batch, &county, Utc::now())).await??;
+    let n = web::block(move || store.insert_incidents(&batch, &county, now)).await??;
     state.store.flush().await?;
     metrics.incidents.inc_by(n.accepted);
     tracing::info!(checkpoint = %caller.0.id, accepted = n.accepted, duplicates = n.duplicates, "incidents ingested");

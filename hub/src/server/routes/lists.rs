@@ -3,7 +3,6 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::Utc;
 
 use crate::api::{ListEntry, ListName, NewListEntry, PlateText, Role};
 use crate::server::extract::{Caller, Person};
@@ -69,7 +68,7 @@ pub async fn add(
         reason: entry.reason,
         expires_at: entry.expires_at,
         added_by: person.name().to_owned(),
-        added_at: Utc::now(),
+        added_at: state.clock.now(),
     };
     let version = state.store.put_list_entry(list, &stored)?;
     state.store.audit(&AuditEntry {
@@ -98,7 +97,7 @@ pub async fn remove(
         .remove_list_entry(list, &plate)?
         .ok_or_else(|| ApiError::NotFound(format!("{plate} is not on the {}", list.as_str())))?;
     state.store.audit(&AuditEntry {
-        at: Utc::now(),
+        at: state.clock.now(),
         who: person.name().to_owned(),
         what: "list.remove".into(),
         reason: None,

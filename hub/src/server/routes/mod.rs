@@ -1,12 +1,15 @@
 //! Routes under `/api/v1`, plus `/healthz` and `/metrics`. Each submodule is one
 //! resource; this module wires them and holds the body helpers they share.
 
+pub mod audit;
 pub mod evidence;
 pub mod incidents;
 pub mod ingest;
 pub mod lists;
 pub mod plates;
+pub mod rewards;
 pub mod session;
+pub mod tips;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::de::DeserializeOwned;
@@ -41,6 +44,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::delete().to(lists::remove),
                 )
                 .route("/plates/{plate}/passages", web::get().to(plates::timeline))
+                .route("/tips", web::post().to(tips::file))
+                .route("/tips", web::get().to(tips::list))
+                .route("/tips/{id}", web::get().to(tips::detail))
+                .route("/tips/{id}/verdict", web::post().to(tips::verdict))
+                .route("/tips/{id}/case", web::post().to(tips::link))
+                .route("/cases/{id}", web::get().to(tips::case))
+                .route("/cases/{id}/hotlist", web::post().to(tips::hotlist))
+                .route("/rewards", web::get().to(rewards::list))
+                .route("/rewards/{case}/paid", web::post().to(rewards::paid))
+                .route("/audit", web::get().to(audit::tail))
                 .default_service(web::to(not_found)),
         );
 }

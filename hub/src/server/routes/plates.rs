@@ -44,7 +44,7 @@ pub async fn search(
     let p = plate.clone();
     let found = web::block(move || store.plate_passages(&p, from, to, limit)).await??;
     state.store.audit(&AuditEntry {
-        at: Utc::now(),
+        at: state.clock.now(),
         who: person.name().to_owned(),
         what: "plate.search".into(),
         reason: Some(reason.to_owned()),

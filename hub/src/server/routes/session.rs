@@ -5,7 +5,6 @@ use std::sync::OnceLock;
 
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::Utc;
 
 use crate::api::{LoginRequest, LoginResponse};
 use crate::auth;
@@ -37,7 +36,8 @@ pub async fn open_session(
         _ => return Err(ApiError::Unauthorized("wrong name or password")),
     };
     let token = auth::new_token();
-    let expires_at = Utc::now() + chrono::Duration::seconds(state.config.session_secs as i64);
+    let expires_at =
+        state.clock.now() + chrono::Duration::seconds(state.config.session_secs as i64);
     state.store.add_session(
         &auth::token_hash(&token),
         &SessionRecord {
@@ -46,7 +46,7 @@ pub async fn open_session(
         },
     )?;
     state.store.audit(&AuditEntry {
-        at: Utc::now(),
+        at: state.clock.now(),
         who: user.name.to_string(),
         what: "login".into(),
         reason: None,
