@@ -176,6 +176,7 @@ async fn timeline() {
     let cps: Vec<CheckpointId> = (0..30)
         .map(|i| CheckpointId::parse(&format!("cp-{i:02}")).unwrap())
         .collect();
+    let county = County::parse("滦平县").unwrap();
     let mut rng = rand::rng();
     let start = Instant::now();
     let t0 = Utc
@@ -195,7 +196,7 @@ async fn timeline() {
                 )
             })
             .collect();
-        store.insert_passages(&batch, Utc::now()).unwrap();
+        store.insert_passages(&batch, &county, Utc::now()).unwrap();
         done += n;
     }
     store.flush().await.unwrap();

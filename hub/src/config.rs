@@ -45,6 +45,9 @@ pub struct Config {
     pub cache_mb: u64,
     /// Mark the session cookie `Secure` (set when the hub is behind TLS).
     pub secure_cookie: bool,
+    /// Seconds between keep-alive comments on the live incident stream, so proxies
+    /// and tablets on rural links do not drop an idle connection.
+    pub sse_keepalive_secs: u64,
 }
 
 impl Default for Config {
@@ -61,6 +64,7 @@ impl Default for Config {
             workers: 0,
             cache_mb: 256,
             secure_cookie: false,
+            sse_keepalive_secs: 15,
         }
     }
 }
@@ -119,6 +123,11 @@ impl Config {
         if self.body_limit < 1024 || self.evidence_limit < 1024 {
             return Err(ConfigError::Invalid(
                 "body_limit and evidence_limit must be at least 1024".into(),
+            ));
+        }
+        if self.sse_keepalive_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "sse_keepalive_secs must be positive".into(),
             ));
         }
         if self.max_page == 0 || self.thumb_px < 16 || self.session_secs == 0 {

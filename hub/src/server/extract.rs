@@ -74,6 +74,20 @@ impl Person {
     pub fn name(&self) -> &str {
         self.0.name.as_str()
     }
+    /// The county a query of `asked` covers: any for admins and auditors (`None`: all),
+    /// one's own for everyone else (another county: 403).
+    pub fn county_scope(&self, asked: Option<County>) -> Result<Option<County>, ApiError> {
+        if self.0.role.all_counties() {
+            return Ok(asked);
+        }
+        match asked {
+            Some(c) if c != self.0.county => Err(ApiError::Forbidden(format!(
+                "you see county {} only",
+                self.0.county
+            ))),
+            _ => Ok(Some(self.0.county.clone())),
+        }
+    }
 }
 
 /// The person behind the bearer token or session cookie, if any.

@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod live;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;
@@ -21,12 +22,15 @@ use crate::config::Config;
 use crate::store::{Store, StoreError};
 
 pub use error::ApiError;
+pub use live::Live;
 pub use metrics::Metrics;
 
 /// What every handler can reach.
 pub struct AppState {
     pub store: Store,
     pub config: Config,
+    /// Incident changes for the open live streams.
+    pub live: Live,
 }
 
 /// Why the server could not start or stopped badly.
@@ -56,6 +60,7 @@ impl Application {
         let state = web::Data::new(AppState {
             store: store.clone(),
             config: config.clone(),
+            live: Live::new(),
         });
         let metrics = web::Data::new(Metrics::new());
         let workers = if config.workers == 0 {

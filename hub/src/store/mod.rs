@@ -28,8 +28,20 @@
 //! 7. **Secrets are stored hashed.** Checkpoint and session tokens as SHA-256,
 //!    passwords as argon2 PHC strings.
 //! 8. **The lists' version changes with every list edit**, in the same transaction.
+//! 9. **Evidence is seen through its passages.** `evidence_scope` holds
+//!    `sha256 ++ county` for every evidence reference of a stored passage, written in
+//!    the passage's transaction; a person may fetch a JPEG only when one of its
+//!    counties is theirs (see `evidence_scope`).
 
+mod audit_read;
+mod evidence_scope;
 pub mod keys;
+mod lists;
+mod reports;
+
+pub use audit_read::AuditFilter;
+pub use lists::Served;
+pub use reports::{china_day, tip_columns, TipColumns};
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -236,6 +248,7 @@ pub struct Store {
     county_idx: Tree,
     status_idx: Tree,
     evidence: Tree,
+    evidence_scope: Tree,
     thumbs: Tree,
     checkpoints: Tree,
     tokens: Tree,
@@ -263,6 +276,7 @@ impl Store {
             county_idx: t("county_idx")?,
             status_idx: t("status_idx")?,
             evidence: t("evidence")?,
+            evidence_scope: t("evidence_scope")?,
             thumbs: t("thumbs")?,
             checkpoints: t("checkpoints")?,
             tokens: t("tokens")?,
@@ -410,11 +424,12 @@ impl Store {
 
     // ----- passages ----------------------------------------------------------------
 
-    /// Stores each passage not stored yet, with its plate and checkpoint index keys.
-    /// Not durable until [`Store::flush`].
+    /// Stores each passage not stored yet, with its plate and checkpoint index keys
+    /// and the county scope of its evidence. Not durable until [`Store::flush`].
     pub fn insert_passages(
         &self,
         batch: &[Passage],
+        county: &County,
         received_at: DateTime<Utc>,
     ) -> Result<Ingested> {
         let mut seen = HashSet::with_capacity(batch.len());
@@ -435,15 +450,21 @@ impl Store {
                 passage: p.clone(),
                 received_at,
             };
-            rows.push((id, encode(&rec), plate_key, cp_key));
+            let scope = evidence_scope::keys(&p.evidence, county);
+            rows.push((id, encode(&rec), plate_key, cp_key, scope));
         }
-        let res = (&self.passages, &self.plate_idx, &self.checkpoint_idx).transaction(
-            |(passages, plates, cps)| {
+        let res = (
+            &self.passages,
+            &self.plate_idx,
+            &self.checkpoint_idx,
+            &self.evidence_scope,
+        )
+            .transaction(|(passages, plates, cps, scopes)| {
                 let mut n = Ingested {
                     accepted: 0,
                     duplicates: dup_in_batch,
                 };
-                for (id, bytes, plate_key, cp_key) in &rows {
+                for (id, bytes, plate_key, cp_key, scope) in &rows {
                     if passages.get(id)?.is_some() {
                         n.duplicates += 1;
                         continue;
@@ -453,11 +474,13 @@ impl Store {
                         plates.insert(k.as_slice(), bytes.as_slice())?;
                     }
                     cps.insert(cp_key.as_slice(), &[][..])?;
+                    for k in scope {
+                        scopes.insert(k.as_slice(), &[][..])?;
+                    }
                     n.accepted += 1;
                 }
                 Ok(n)
-            },
-        );
+            });
         flatten(res)
     }
 
@@ -655,18 +678,7 @@ impl Store {
             let mut rec: IncidentRecord = decode("incidents", &b).map_err(abort)?;
             let from = rec.status;
             let to = transition(from, req).map_err(abort)?;
-            rec.history.push(HistoryEntry {
-                at,
-                by: by.to_owned(),
-                action: req.action,
-                from,
-                to,
-                note: req.note.clone(),
-                outcome: req.outcome,
-                tonnes: req.tonnes,
-                fine_yuan: req.fine_yuan,
-                team: req.team.clone(),
-            });
+            rec.history.push(HistoryEntry::of(req, by, at, from, to));
             if to != from {
                 let idb = *id.as_bytes();
                 statuses.remove(keys::timed(&[status_byte(from)], rec.incident.created_at, &idb))?;
@@ -679,7 +691,7 @@ impl Store {
                 who: by.to_owned(),
                 what: format!("incident.{}", serde_json::to_value(req.action).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()),
                 reason: None,
-                detail: serde_json::json!({"incident": id, "from": from, "to": to, "note": req.note, "outcome": req.outcome}),
+                detail: serde_json::json!({"incident": id, "from": from, "to": to, "note": req.note, "outcome": req.outcome, "request": req}),
             };
             audit.insert(&audit_key[..], encode(&line))?;
             Ok(rec)
@@ -823,12 +835,9 @@ mod tests {
 
     fn req(action: ActionKind) -> ActionRequest {
         ActionRequest {
-            action,
             note: Some("n".into()),
             outcome: Some(Outcome::Stopped),
-            tonnes: None,
-            fine_yuan: None,
-            team: None,
+            ..ActionRequest::new(action)
         }
     }
 

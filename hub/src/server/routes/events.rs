@@ -1,0 +1,92 @@
+//! `GET /api/v1/incidents/events`: the live incident queue as server-sent events.
+//!
+//! Each event is `event: incident` with `{"incident": IncidentView, "html": "<li>…"}`:
+//! the JSON for programs, the queue row already rendered in the person's language for
+//! the tablet page's small script, so the words stay in one place (`pages::i18n`).
+//! Only incidents of counties the person sees are sent; a comment line every
+//! `sse_keepalive_secs` keeps idle connections open.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::http::header;
+use actix_web::web::Bytes;
+use actix_web::{web, HttpRequest, HttpResponse};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::Receiver;
+use tokio::time::{interval_at, Instant, Interval};
+
+use crate::api::IncidentView;
+use crate::pages::i18n::{lang_of, Ui};
+use crate::server::extract::Person;
+use crate::server::AppState;
+
+/// One frame of the stream.
+fn frame(event: &str, data: &serde_json::Value) -> Bytes {
+    Bytes::from(format!("event: {event}\ndata: {data}\n\n"))
+}
+
+fn incident_frame(t: &Ui, v: &IncidentView) -> Bytes {
+    let html = crate::pages::queue_item(t, v).into_string();
+    frame(
+        "incident",
+        &serde_json::json!({"incident": v, "html": html}),
+    )
+}
+
+struct Feed {
+    rx: Receiver<IncidentView>,
+    tick: Interval,
+    person: Arc<Person>,
+    t: &'static Ui,
+    started: bool,
+}
+
+async fn next(mut feed: Feed) -> Option<(Result<Bytes, Infallible>, Feed)> {
+    if !feed.started {
+        feed.started = true;
+        // `retry`: how soon the browser reconnects after a dropped link.
+        return Some((
+            Ok(Bytes::from_static(b"retry: 2000\n: connected\n\n")),
+            feed,
+        ));
+    }
+    loop {
+        tokio::select! {
+            got = feed.rx.recv() => match got {
+                Ok(v) if feed.person.sees(&v.county) => {
+                    let out = incident_frame(feed.t, &v);
+                    return Some((Ok(out), feed));
+                }
+                Ok(_) => continue,
+                Err(RecvError::Lagged(n)) => {
+                    let out = frame("resync", &serde_json::json!({"missed": n}));
+                    return Some((Ok(out), feed));
+                }
+                Err(RecvError::Closed) => return None,
+            },
+            _ = feed.tick.tick() => {
+                return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), feed));
+            }
+        }
+    }
+}
+
+/// `GET /api/v1/incidents/events`.
+pub async fn stream(state: web::Data<AppState>, person: Person, req: HttpRequest) -> HttpResponse {
+    let every = Duration::from_secs(state.config.sse_keepalive_secs);
+    let feed = Feed {
+        rx: state.live.subscribe(),
+        tick: interval_at(Instant::now() + every, every),
+        person: Arc::new(person),
+        t: lang_of(&req),
+        started: false,
+    };
+    HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        // Tells nginx-style proxies not to buffer the stream.
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(futures_util::stream::unfold(feed, next))
+}
