@@ -24,7 +24,7 @@ use crate::api::{
     OutcomeDetails, Papers, Role, Sha256,
 };
 use crate::server::extract::{self, Person};
-use crate::server::routes::{incidents, plates, session};
+use crate::server::routes::{evidence, incidents, plates, session};
 use crate::server::{ApiError, AppState};
 use i18n::{lang_of, Ui, LANG_COOKIE};
 
@@ -589,6 +589,14 @@ async fn plate_search(
             Err(e) => return Err(e.into()),
         }
     };
+    let mut shown = std::collections::HashSet::new();
+    for p in result.iter().flat_map(|tl| &tl.passages) {
+        for e in &p.evidence {
+            if evidence::visible(&state.store, &who.0, &e.sha256)? {
+                shown.insert(e.sha256);
+            }
+        }
+    }
     let body = html! {
         h1 { (t.plate_search) }
         form.action method="get" action="/plates" {
@@ -605,7 +613,8 @@ async fn plate_search(
                     tr { th {} th { (t.seen_at) } th { (t.checkpoint) } th { (t.direction) } th { (t.cargo) } }
                     @for p in &tl.passages {
                         tr {
-                            td { @if let Some(e) = p.evidence.iter().find(|e| e.kind == EvidenceKind::Frame) {
+                            // Another county's photos stay closed (the timeline itself spans all).
+                            td { @if let Some(e) = p.evidence.iter().find(|e| e.kind == EvidenceKind::Frame && shown.contains(&e.sha256)) {
                                 a href={ "/api/v1/evidence/" (e.sha256) } { img src=(thumb_url(&e.sha256)) width="120" alt=(t.photo) loading="lazy"; }
                             } }
                             td { (local(p.seen_at)) }

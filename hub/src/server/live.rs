@@ -4,8 +4,14 @@
 //!
 //! A slow tablet that falls behind the channel gets a `resync` event (and reloads its
 //! queue) instead of holding memory for it: the store, not the channel, is the truth.
+//!
+//! Streams never end by themselves, so a graceful stop would wait the whole shutdown
+//! timeout for them: [`Closer::close`] ends them first (the browsers reconnect to the
+//! next server on their own).
 
-use tokio::sync::broadcast;
+use std::sync::Arc;
+
+use tokio::sync::{broadcast, watch};
 
 use crate::api::IncidentView;
 use crate::store::{IncidentRecord, Store};
@@ -16,6 +22,17 @@ const CAPACITY: usize = 256;
 /// The sending side, shared by every worker.
 pub struct Live {
     tx: broadcast::Sender<IncidentView>,
+    closing: Arc<watch::Sender<bool>>,
+}
+
+/// Ends every open stream, for shutdown.
+#[derive(Clone)]
+pub struct Closer(Arc<watch::Sender<bool>>);
+
+impl Closer {
+    pub fn close(&self) {
+        self.0.send_replace(true);
+    }
 }
 
 impl Default for Live {
@@ -28,7 +45,17 @@ impl Live {
     pub fn new() -> Live {
         Live {
             tx: broadcast::channel(CAPACITY).0,
+            closing: Arc::new(watch::channel(false).0),
         }
+    }
+
+    pub fn closer(&self) -> Closer {
+        Closer(self.closing.clone())
+    }
+
+    /// Changes to `true` when the streams must end.
+    pub fn closing(&self) -> watch::Receiver<bool> {
+        self.closing.subscribe()
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<IncidentView> {

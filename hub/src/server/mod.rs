@@ -47,6 +47,7 @@ pub struct Application {
     addr: SocketAddr,
     server: Server,
     store: Store,
+    streams: live::Closer,
 }
 
 impl Application {
@@ -57,10 +58,12 @@ impl Application {
         listener: TcpListener,
     ) -> std::io::Result<Application> {
         let addr = listener.local_addr()?;
+        let live = Live::new();
+        let streams = live.closer();
         let state = web::Data::new(AppState {
             store: store.clone(),
             config: config.clone(),
-            live: Live::new(),
+            live,
         });
         let metrics = web::Data::new(Metrics::new());
         let workers = if config.workers == 0 {
@@ -94,6 +97,7 @@ impl Application {
             addr,
             server,
             store,
+            streams,
         })
     }
 
@@ -105,6 +109,12 @@ impl Application {
     /// A handle to stop it (`handle.stop(true)` drains in-flight requests).
     pub fn handle(&self) -> ServerHandle {
         self.server.handle()
+    }
+
+    /// Ends the open live streams; call before a graceful stop, which would otherwise
+    /// wait for them until its timeout.
+    pub fn stream_closer(&self) -> live::Closer {
+        self.streams.clone()
     }
 
     /// Serves until stopped, then flushes the store.
@@ -128,9 +138,11 @@ pub async fn run(
     let app = Application::build(config, store, listener)?;
     tracing::info!(addr = %app.addr(), "hub listening");
     let handle = app.handle();
+    let streams = app.stream_closer();
     tokio::spawn(async move {
         shutdown.await;
         tracing::info!("shutting down");
+        streams.close();
         handle.stop(true).await;
     });
     app.run_until_stopped().await

@@ -176,6 +176,13 @@ async fn evidence_is_seen_only_by_the_counties_of_its_passages() {
             }
         }
     }
+    // A plate's timeline spans every checkpoint, but shows only the photos one may open.
+    let search = format!("/plates?plate={}&reason=r", enc("晋H93513"));
+    let thumb = format!("/api/v1/evidence/{frame}/thumb");
+    let html = app.get(&officer2, &search).await.text().await.unwrap();
+    assert!(html.contains(CP1) && !html.contains(&thumb), "{html}");
+    let html = app.get(&officer1, &search).await.text().await.unwrap();
+    assert!(html.contains(&thumb), "{html}");
     // The same photo in a passage of the second county opens it there too.
     let ev = vec![EvidenceRef {
         sha256: frame,

@@ -37,6 +37,7 @@ fn incident_frame(t: &Ui, v: &IncidentView) -> Bytes {
 
 struct Feed {
     rx: Receiver<IncidentView>,
+    closing: tokio::sync::watch::Receiver<bool>,
     tick: Interval,
     person: Arc<Person>,
     t: &'static Ui,
@@ -53,7 +54,12 @@ async fn next(mut feed: Feed) -> Option<(Result<Bytes, Infallible>, Feed)> {
         ));
     }
     loop {
+        if *feed.closing.borrow() {
+            return None;
+        }
         tokio::select! {
+            // Shutting down (or the sender is gone): end the stream.
+            _ = feed.closing.changed() => continue,
             got = feed.rx.recv() => match got {
                 Ok(v) if feed.person.sees(&v.county) => {
                     let out = incident_frame(feed.t, &v);
@@ -78,6 +84,7 @@ pub async fn stream(state: web::Data<AppState>, person: Person, req: HttpRequest
     let every = Duration::from_secs(state.config.sse_keepalive_secs);
     let feed = Feed {
         rx: state.live.subscribe(),
+        closing: state.live.closing(),
         tick: interval_at(Instant::now() + every, every),
         person: Arc::new(person),
         t: lang_of(&req),

@@ -73,6 +73,11 @@ fn jpeg(bytes: Vec<u8>) -> HttpResponse {
         .body(bytes)
 }
 
+/// Whether a passage of a county `person` sees references `sha`.
+pub fn visible(store: &Store, person: &Person, sha: &Sha256) -> Result<bool, ApiError> {
+    Ok(store.evidence_counties(sha)?.iter().any(|c| person.sees(c)))
+}
+
 /// 404 unless a passage of a county `person` sees references `sha`: the same answer
 /// as for an unknown digest, so nobody can probe what another county stored.
 fn check_visible(store: &Store, person: &Person, sha: &Sha256) -> Result<(), ApiError> {
