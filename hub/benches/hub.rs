@@ -4,7 +4,9 @@
 //!    batches of 100, each batch durable (flushed) before it is acknowledged;
 //! 2. timeline: p50/p99 latency of one plate's timeline with 1,000,000 passages
 //!    stored (filled through the Store API, ~50k plates, 30 checkpoints), measured at
-//!    the store and over HTTP (which adds the audit line and its flush).
+//!    the store and over HTTP (which adds the audit line and its flush);
+//! 3. report: the ledger (台账) of one China day and of the whole span over the same
+//!    store, which scans only the range's index keys.
 //!
 //! `HUB_BENCH_PASSAGES` (default 1000000) and `HUB_BENCH_INGEST` (default 50000)
 //! shrink the runs.
@@ -233,6 +235,32 @@ async fn timeline() {
         percentile(&lat, 0.99).as_secs_f64() * 1e3,
         lat.last().unwrap().as_secs_f64() * 1e3
     );
+
+    // The ledger of one day and of the whole span.
+    for cp in &cps {
+        store
+            .add_checkpoint(cp, cp.as_str(), &county, auth::token_hash(cp.as_str()))
+            .unwrap();
+    }
+    let first = hub::store::china_day(Utc.timestamp_millis_opt(t0).unwrap());
+    let last = hub::store::china_day(Utc.timestamp_millis_opt(t0 + total as i64 * 2_000).unwrap());
+    let second = first.succ_opt().unwrap().min(last);
+    for (label, from, to) in [("one day", second, second), ("whole span", first, last)] {
+        let s = Instant::now();
+        let rows = store.report(from, to, None).unwrap();
+        let took = s.elapsed();
+        let counted: u64 = rows
+            .iter()
+            .filter(|r| r.checkpoint.is_some())
+            .map(|r| r.passages)
+            .sum();
+        println!(
+            "report ({label}, {} day(s)): {counted} passages in {} rows: {:.1} ms",
+            (to - from).num_days() + 1,
+            rows.len(),
+            took.as_secs_f64() * 1e3
+        );
+    }
 
     // Over HTTP, as a logged-in person (each search writes and flushes an audit line).
     store
