@@ -90,10 +90,16 @@ impl Person {
     }
 }
 
+/// A person's session token: the bearer token, else the session cookie.
+pub fn session_token(req: &HttpRequest) -> Option<String> {
+    bearer(req).or_else(|| req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()))
+}
+
 /// The person behind the bearer token or session cookie, if any.
 pub fn person(req: &HttpRequest) -> Result<Option<UserRecord>, ApiError> {
-    let token = bearer(req).or_else(|| req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()));
-    let Some(token) = token else { return Ok(None) };
+    let Some(token) = session_token(req) else {
+        return Ok(None);
+    };
     Ok(state(req)?
         .store
         .session(&auth::token_hash(&token), Utc::now())?)

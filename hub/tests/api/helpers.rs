@@ -390,6 +390,18 @@ impl EventStream {
         }
     }
 
+    /// Whether the server ends the stream within `within` (frames before are skipped).
+    pub async fn ends_within(&mut self, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            match tokio::time::timeout_at(deadline, self.resp.chunk()).await {
+                Ok(Ok(Some(_))) => continue,
+                Ok(Ok(None) | Err(_)) => return true,
+                Err(_) => return false,
+            }
+        }
+    }
+
     /// The data of the next `event: incident` within `within`, skipping comments.
     pub async fn incident(&mut self, within: Duration) -> Option<serde_json::Value> {
         let deadline = tokio::time::Instant::now() + within;

@@ -1,5 +1,5 @@
 //! The live queue: server-sent events of new incidents and status changes, filtered by
-//! the person's counties, with keep-alive comments.
+//! the person's counties, with keep-alive comments; a stream ends with its session.
 
 use std::time::{Duration, Instant};
 

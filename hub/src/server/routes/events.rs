@@ -4,7 +4,8 @@
 //! the JSON for programs, the queue row already rendered in the person's language for
 //! the tablet page's small script, so the words stay in one place (`pages::i18n`).
 //! Only incidents of counties the person sees are sent; a comment line every
-//! `sse_keepalive_secs` keeps idle connections open.
+//! `sse_keepalive_secs` keeps idle connections open, and is also when the session is
+//! checked again: a stream ends with its session (logout, expiry).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -17,10 +18,15 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::broadcast::Receiver;
 use tokio::time::{interval_at, Instant, Interval};
 
-use crate::api::IncidentView;
+use chrono::Utc;
+use prometheus::IntGauge;
+
+use crate::api::{IncidentView, Sha256};
+use crate::auth;
 use crate::pages::i18n::{lang_of, Ui};
-use crate::server::extract::Person;
-use crate::server::AppState;
+use crate::server::extract::{session_token, Person};
+use crate::server::{AppState, Metrics};
+use crate::store::Store;
 
 /// One frame of the stream.
 fn frame(event: &str, data: &serde_json::Value) -> Bytes {
@@ -35,8 +41,27 @@ fn incident_frame(t: &Ui, v: &IncidentView) -> Bytes {
     )
 }
 
+/// Counts a stream as open while it lives.
+struct Open(IntGauge);
+
+impl Open {
+    fn new(g: &IntGauge) -> Open {
+        g.inc();
+        Open(g.clone())
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
 struct Feed {
     rx: Receiver<IncidentView>,
+    store: Store,
+    session: Sha256,
+    _open: Open,
     closing: tokio::sync::watch::Receiver<bool>,
     tick: Interval,
     person: Arc<Person>,
@@ -73,6 +98,9 @@ async fn next(mut feed: Feed) -> Option<(Result<Bytes, Infallible>, Feed)> {
                 Err(RecvError::Closed) => return None,
             },
             _ = feed.tick.tick() => {
+                if !matches!(feed.store.session(&feed.session, Utc::now()), Ok(Some(_))) {
+                    return None;
+                }
                 return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), feed));
             }
         }
@@ -80,10 +108,19 @@ async fn next(mut feed: Feed) -> Option<(Result<Bytes, Infallible>, Feed)> {
 }
 
 /// `GET /api/v1/incidents/events`.
-pub async fn stream(state: web::Data<AppState>, person: Person, req: HttpRequest) -> HttpResponse {
+pub async fn stream(
+    state: web::Data<AppState>,
+    metrics: web::Data<Metrics>,
+    person: Person,
+    req: HttpRequest,
+) -> HttpResponse {
     let every = Duration::from_secs(state.config.sse_keepalive_secs);
     let feed = Feed {
         rx: state.live.subscribe(),
+        store: state.store.clone(),
+        // The Person extractor found this token valid a moment ago.
+        session: auth::token_hash(&session_token(&req).unwrap_or_default()),
+        _open: Open::new(&metrics.live_streams),
         closing: state.live.closing(),
         tick: interval_at(Instant::now() + every, every),
         person: Arc::new(person),
