@@ -267,7 +267,7 @@ impl Store {
             .cache_capacity(cache_bytes)
             .open()?;
         let t = |name: &str| db.open_tree(name);
-        Ok(Store {
+        let store = Store {
             passages: t("passages")?,
             plate_idx: t("plate_idx")?,
             checkpoint_idx: t("checkpoint_idx")?,
@@ -286,7 +286,9 @@ impl Store {
             lists: t("lists")?,
             meta: t("meta")?,
             db,
-        })
+        };
+        store.backfill_evidence_scope()?;
+        Ok(store)
     }
 
     /// Makes everything written so far durable.
