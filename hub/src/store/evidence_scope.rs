@@ -100,7 +100,10 @@ mod tests {
                 }],
             };
             store.insert_passages(&[p], &county, Utc::now()).unwrap();
-            assert_eq!(store.evidence_counties(&sha).unwrap(), [county.clone()]);
+            assert_eq!(
+                store.evidence_counties(&sha).unwrap(),
+                std::slice::from_ref(&county)
+            );
             // As an older hub left it: no index, no mark.
             store.evidence_scope.clear().unwrap();
             store.meta.remove(SCOPED).unwrap();
