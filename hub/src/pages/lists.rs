@@ -27,7 +27,7 @@ fn table(t: &Ui, list: ListName, entries: &[ListEntry], now: DateTime<Utc>) -> M
         h2 { (list_title(t, list)) " "
             a.button href={ "/api/v1/lists/" (list.as_str()) "/csv" } download { (t.export_csv) } }
         div.scroll { table {
-            tr { th { (t.plate) } th { (t.reason) } th { (t.company) } th { (t.expires_at) } th { (t.added_by) } th {} }
+            tr { th { (t.plate) } th { (t.list_reason) } th { (t.company) } th { (t.expires_at) } th { (t.added_by) } th {} }
             @for e in entries {
                 @let expired = e.expires_at.is_some_and(|x| x <= now);
                 tr.expired[expired] {
@@ -47,7 +47,7 @@ fn table(t: &Ui, list: ListName, entries: &[ListEntry], now: DateTime<Utc>) -> M
         form.action method="post" action="/lists/add" {
             input type="hidden" name="list" value=(list.as_str());
             label { (t.plate) input name="plate" required; }
-            label { (t.reason) input name="reason" required maxlength="500"; }
+            label { (t.list_reason) input name="reason" required maxlength="500"; }
             label { (t.company) input name="company" maxlength="200" required[list == ListName::Whitelist]; }
             label { (t.expires_at) input name="expires_at" type="date"; }
             button.primary type="submit" { (t.add) }

@@ -110,7 +110,14 @@ mod tests {
             store.flush_blocking().unwrap();
             assert!(store.evidence_counties(&sha).unwrap().is_empty());
         }
-        let store = Store::open(dir.path(), 16 << 20).unwrap();
+        // sled lets go of its lock a moment after the last handle drops.
+        let store = (0..100)
+            .find_map(|_| {
+                Store::open(dir.path(), 16 << 20)
+                    .inspect_err(|_| std::thread::sleep(std::time::Duration::from_millis(50)))
+                    .ok()
+            })
+            .expect("the store reopens");
         assert_eq!(store.evidence_counties(&sha).unwrap(), [county]);
     }
 }
