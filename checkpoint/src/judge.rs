@@ -151,6 +151,7 @@ mod tests {
         let entry = |p: &str, exp| ListEntry {
             plate: PlateText::parse(p).unwrap(),
             reason: "test".into(),
+            company: None,
             expires_at: exp,
             added_by: "admin".into(),
             added_at: Utc::now(),

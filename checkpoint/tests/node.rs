@@ -430,6 +430,7 @@ async fn lists_sync_and_work_offline_after_a_restart() {
     let entry = ListEntry {
         plate: PlateText::parse("晋H93513").unwrap(),
         reason: "tip 2026-118".into(),
+        company: None,
         expires_at: None,
         added_by: "admin".into(),
         added_at: Utc::now(),

@@ -9,6 +9,8 @@
 //!    plate (plate index plus its confusable variants) and a partial one (a 2-hour
 //!    scan of every checkpoint in and next to the county), over 200,000 passages at
 //!    30 checkpoints in 3 counties.
+//! 4. report: the ledger (台账) of one China day and of the whole span over the same
+//!    store as 2, which scans only the range's index keys.
 //!
 //! `HUB_BENCH_PASSAGES` (default 1000000), `HUB_BENCH_INGEST` (default 50000) and
 //! `HUB_BENCH_CROSSCHECK` (default 200000) shrink the runs.
@@ -106,6 +108,7 @@ fn config(dir: &std::path::Path) -> Config {
 fn fill(
     store: &Store,
     cps: &[CheckpointId],
+    county: &County,
     total: usize,
     plates: usize,
     t0_ms: i64,
@@ -124,7 +127,7 @@ fn fill(
                 )
             })
             .collect();
-        store.insert_passages(&batch, Utc::now()).unwrap();
+        store.insert_passages(&batch, county, Utc::now()).unwrap();
         done += n;
     }
 }
@@ -220,13 +223,14 @@ async fn timeline() {
     let cps: Vec<CheckpointId> = (0..30)
         .map(|i| CheckpointId::parse(&format!("cp-{i:02}")).unwrap())
         .collect();
+    let county = County::parse("滦平县").unwrap();
     let mut rng = rand::rng();
     let start = Instant::now();
     let t0 = Utc
         .with_ymd_and_hms(2026, 11, 1, 0, 0, 0)
         .unwrap()
         .timestamp_millis();
-    fill(&store, &cps, total, plates, t0, 2_000);
+    fill(&store, &cps, &county, total, plates, t0, 2_000);
     store.flush().await.unwrap();
     println!(
         "fill: {total} passages over {plates} plates and {} checkpoints through the Store API in {:.1} s; store {} MiB",
@@ -258,6 +262,32 @@ async fn timeline() {
         found as f64 / queries as f64,
         latencies(&mut lat)
     );
+
+    // The ledger of one day and of the whole span.
+    for cp in &cps {
+        store
+            .add_checkpoint(cp, cp.as_str(), &county, auth::token_hash(cp.as_str()))
+            .unwrap();
+    }
+    let first = hub::store::china_day(Utc.timestamp_millis_opt(t0).unwrap());
+    let last = hub::store::china_day(Utc.timestamp_millis_opt(t0 + total as i64 * 2_000).unwrap());
+    let second = first.succ_opt().unwrap().min(last);
+    for (label, from, to) in [("one day", second, second), ("whole span", first, last)] {
+        let s = Instant::now();
+        let rows = store.report(from, to, None).unwrap();
+        let took = s.elapsed();
+        let counted: u64 = rows
+            .iter()
+            .filter(|r| r.checkpoint.is_some())
+            .map(|r| r.passages)
+            .sum();
+        println!(
+            "report ({label}, {} day(s)): {counted} passages in {} rows: {:.1} ms",
+            (to - from).num_days() + 1,
+            rows.len(),
+            took.as_secs_f64() * 1e3
+        );
+    }
 
     // Over HTTP, as a logged-in person (each search writes and flushes an audit line).
     store
@@ -340,7 +370,16 @@ async fn crosscheck() {
     let mut rng = rand::rng();
     let t0 = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
     let step_ms = 2_000;
-    fill(&store, &cps, total, plates, t0.timestamp_millis(), step_ms);
+    // Passages carry their checkpoint's county only for evidence access, unused here.
+    fill(
+        &store,
+        &cps,
+        &counties[0],
+        total,
+        plates,
+        t0.timestamp_millis(),
+        step_ms,
+    );
     let mut table = std::collections::BTreeMap::new();
     table.insert("滦平县".to_string(), vec!["承德县".to_string()]);
     let neighbours = Neighbours::new(&table);

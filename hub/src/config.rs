@@ -59,6 +59,9 @@ pub struct Config {
     /// County adjacency for the cross-check: county → bordering counties (either
     /// side may list the pair). `[neighbours]` in TOML.
     pub neighbours: BTreeMap<String, Vec<String>>,
+    /// Seconds between keep-alive comments on the live incident stream, so proxies
+    /// and tablets on rural links do not drop an idle connection.
+    pub sse_keepalive_secs: u64,
 }
 
 impl Default for Config {
@@ -81,6 +84,7 @@ impl Default for Config {
             reward_due_days: 10,
             tip_max_window_hours: 7 * 24,
             neighbours: BTreeMap::new(),
+            sse_keepalive_secs: 15,
         }
     }
 }
@@ -139,6 +143,11 @@ impl Config {
         if self.body_limit < 1024 || self.evidence_limit < 1024 {
             return Err(ConfigError::Invalid(
                 "body_limit and evidence_limit must be at least 1024".into(),
+            ));
+        }
+        if self.sse_keepalive_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "sse_keepalive_secs must be positive".into(),
             ));
         }
         if self.max_page == 0 || self.thumb_px < 16 || self.session_secs == 0 {

@@ -4,6 +4,8 @@
 #[path = "api/helpers.rs"]
 mod helpers;
 
+#[path = "api/audit.rs"]
+mod audit;
 #[path = "api/cli.rs"]
 mod cli;
 #[path = "api/evidence.rs"]
@@ -12,14 +14,22 @@ mod evidence;
 mod incidents;
 #[path = "api/ingest.rs"]
 mod ingest;
+#[path = "api/list_csv.rs"]
+mod list_csv;
 #[path = "api/lists.rs"]
 mod lists;
+#[path = "api/live.rs"]
+mod live;
 #[path = "api/ops.rs"]
 mod ops;
+#[path = "api/outcomes.rs"]
+mod outcomes;
 #[path = "api/pages.rs"]
 mod pages;
 #[path = "api/plates.rs"]
 mod plates;
+#[path = "api/reports.rs"]
+mod reports;
 #[path = "api/restart.rs"]
 mod restart;
 #[path = "api/tips.rs"]

@@ -4,7 +4,9 @@
 //! behind this module never re-checks them. This module builds without the server
 //! (`default-features = false`), so the checkpoint depends on it for the contract.
 
+mod outcome;
 mod plate;
+mod report;
 
 use std::fmt;
 use std::str::FromStr;
@@ -13,7 +15,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use outcome::{check_fields, FieldError, OutcomeDetails, Papers, FINE_RANGE};
 pub use plate::{PlateError, PlateText, PROVINCES};
+pub use report::{ReportRow, KIND_COLUMNS};
 
 /// A value that failed validation at the boundary.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -417,6 +421,9 @@ impl FromStr for ListName {
 pub struct ListEntry {
     pub plate: PlateText,
     pub reason: String,
+    /// The licensed supply company a whitelisted fleet belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company: Option<String>,
     pub expires_at: Option<DateTime<Utc>>,
     pub added_by: String,
     pub added_at: DateTime<Utc>,
@@ -435,6 +442,8 @@ pub struct Lists {
 pub struct NewListEntry {
     pub plate: PlateText,
     pub reason: String,
+    #[serde(default)]
+    pub company: Option<String>,
     #[serde(default)]
     pub expires_at: Option<DateTime<Utc>>,
 }
@@ -593,6 +602,24 @@ pub struct ActionRequest {
     /// Who is sent (dispatch).
     #[serde(default)]
     pub team: Option<String>,
+    /// The other outcomes' fields, flat on the wire beside these.
+    #[serde(flatten)]
+    pub details: OutcomeDetails,
+}
+
+impl ActionRequest {
+    /// `action` with no fields yet.
+    pub fn new(action: ActionKind) -> ActionRequest {
+        ActionRequest {
+            action,
+            note: None,
+            outcome: None,
+            tonnes: None,
+            fine_yuan: None,
+            team: None,
+            details: OutcomeDetails::default(),
+        }
+    }
 }
 
 /// One entry of an incident's history.
@@ -608,6 +635,33 @@ pub struct HistoryEntry {
     pub tonnes: Option<f64>,
     pub fine_yuan: Option<u32>,
     pub team: Option<String>,
+    #[serde(flatten)]
+    pub details: OutcomeDetails,
+}
+
+impl HistoryEntry {
+    /// The entry `req` leaves when it moves an incident from `from` to `to`.
+    pub fn of(
+        req: &ActionRequest,
+        by: &str,
+        at: DateTime<Utc>,
+        from: IncidentStatus,
+        to: IncidentStatus,
+    ) -> HistoryEntry {
+        HistoryEntry {
+            at,
+            by: by.to_owned(),
+            action: req.action,
+            from,
+            to,
+            note: req.note.clone(),
+            outcome: req.outcome,
+            tonnes: req.tonnes,
+            fine_yuan: req.fine_yuan,
+            team: req.team.clone(),
+            details: req.details.clone(),
+        }
+    }
 }
 
 /// An incident as people see it.

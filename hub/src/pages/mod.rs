@@ -1,9 +1,14 @@
 //! Tablet pages: plain HTML from the server (maud escapes every value it prints), one
-//! small embedded stylesheet, no JavaScript, no CDN. Login, incident queue, incident
-//! detail with the actions as forms, plate search with its timeline. The words come
-//! from [`i18n`]; the data from the same functions the JSON routes use.
+//! small embedded stylesheet and one small script (live queue rows, outcome fields),
+//! no CDN; every page works without the script. Login, incident queue, incident
+//! detail with the actions as forms, plate search with its timeline, lists, stats and
+//! the audit log. The words come from [`i18n`] in the person's language; the data from
+//! the same functions the JSON routes use.
 
+mod audit;
 pub mod i18n;
+mod lists;
+mod stats;
 mod tips;
 
 use std::future::{ready, Ready};
@@ -17,14 +22,15 @@ use serde::Deserialize;
 
 use crate::api::{
     ActionKind, ActionRequest, EvidenceKind, IncidentDetail, IncidentStatus, IncidentView, Outcome,
-    Sha256,
+    OutcomeDetails, Papers, Role, Sha256,
 };
 use crate::server::extract::{self, Person};
-use crate::server::routes::{incidents, plates, session};
+use crate::server::routes::{evidence, incidents, plates, session};
 use crate::server::{ApiError, AppState};
-use i18n::{ui, Ui};
+use i18n::{lang_of, Ui, LANG_COOKIE};
 
 const CSS: &str = include_str!("app.css");
+const JS: &str = include_str!("app.js");
 
 /// Page routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -35,8 +41,53 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/incidents/{id}", web::get().to(incident))
         .route("/incidents/{id}/actions", web::post().to(act))
         .route("/plates", web::get().to(plate_search))
+        .route("/lists", web::get().to(lists::page))
+        .route("/lists/add", web::post().to(lists::add))
+        .route("/lists/remove", web::post().to(lists::remove))
+        .route("/lists/import", web::post().to(lists::import))
+        .route("/stats", web::get().to(stats::page))
+        .route("/audit", web::get().to(audit::page))
+        .route("/lang/{code}", web::get().to(switch_lang))
         .route("/static/app.css", web::get().to(css))
+        .route("/static/app.js", web::get().to(js))
         .configure(tips::configure);
+}
+
+/// The person's language (see [`i18n::lang_of`]).
+pub struct Lang(pub &'static Ui);
+
+impl FromRequest for Lang {
+    type Error = PageError;
+    type Future = Ready<Result<Self, PageError>>;
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(Lang(lang_of(req))))
+    }
+}
+
+/// `GET /lang/{code}`: keeps the language in a cookie and goes back where the switch
+/// was pressed (same site only).
+async fn switch_lang(code: web::Path<String>, req: HttpRequest) -> HttpResponse {
+    let t = i18n::by_code(&code);
+    let back = req
+        .headers()
+        .get(header::REFERER)
+        .and_then(|r| r.to_str().ok())
+        .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
+        .and_then(|rest| rest.find('/').map(|i| &rest[i..]))
+        .filter(|p| !p.starts_with("//") && !p.starts_with("/lang/"))
+        .unwrap_or("/")
+        .to_owned();
+    let code = if t.lang == "en" { "en" } else { "zh" };
+    HttpResponse::SeeOther()
+        .cookie(
+            actix_web::cookie::Cookie::build(LANG_COOKIE, code)
+                .path("/")
+                .same_site(actix_web::cookie::SameSite::Lax)
+                .max_age(actix_web::cookie::time::Duration::days(365))
+                .finish(),
+        )
+        .insert_header((header::LOCATION, back))
+        .finish()
 }
 
 /// An error shown as a page; the status comes from [`ApiError`]'s one mapping.
@@ -61,7 +112,7 @@ impl ResponseError for PageError {
         if let ApiError::Internal(detail) = &self.0 {
             tracing::error!(%detail, "internal error on a page");
         }
-        let t = ui();
+        let t = &i18n::ZH;
         let body = layout(
             t,
             t.error,
@@ -93,19 +144,19 @@ impl FromRequest for PagePerson {
     }
 }
 
-fn see_other(to: &str) -> HttpResponse {
+pub(crate) fn see_other(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to))
         .finish()
 }
 
-fn page(markup: Markup) -> HttpResponse {
+pub(crate) fn page(markup: Markup) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(markup.into_string())
 }
 
-fn layout(t: &Ui, title: &str, person: Option<&Person>, body: Markup) -> Markup {
+pub(crate) fn layout(t: &Ui, title: &str, person: Option<&Person>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(t.lang) {
@@ -114,6 +165,7 @@ fn layout(t: &Ui, title: &str, person: Option<&Person>, body: Markup) -> Markup 
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · " (t.app) }
                 link rel="stylesheet" href="/static/app.css";
+                script src="/static/app.js" defer {}
             }
             body {
                 header {
@@ -121,13 +173,17 @@ fn layout(t: &Ui, title: &str, person: Option<&Person>, body: Markup) -> Markup 
                     @if let Some(p) = person {
                         a href="/" { (t.queue) }
                         a href="/plates" { (t.plate_search) }
+                        @if matches!(p.0.role, Role::Admin | Role::Dispatcher) { a href="/lists" { (t.lists) } }
+                        a href="/stats" { (t.reports) }
+                        @if matches!(p.0.role, Role::Admin | Role::Auditor) { a href="/audit" { (t.audit) } }
                         @if crate::server::routes::tips::may_read(p).is_ok() {
-                            a href="/tips" { (i18n::tip_words().tips) }
-                            a href="/rewards" { (i18n::tip_words().rewards) }
+                            a href="/tips" { (i18n::tip_words(t).tips) }
+                            a href="/rewards" { (i18n::tip_words(t).rewards) }
                         }
                         span.meta { (p.name()) " · " (p.0.county) }
                         form method="post" action="/logout" { button type="submit" { (t.log_out) } }
                     }
+                    a #lang href={ "/lang/" (if t.lang == "en" { "zh" } else { "en" }) } { (t.switch_lang) }
                 }
                 main { (body) }
             }
@@ -139,7 +195,7 @@ fn ago(t: &Ui, at: DateTime<Utc>) -> String {
     t.ago((Utc::now() - at).num_seconds().max(0))
 }
 
-fn local(at: DateTime<Utc>) -> String {
+pub(crate) fn local(at: DateTime<Utc>) -> String {
     // Checkpoints are in China: show Beijing time.
     (at + chrono::Duration::hours(8))
         .format("%Y-%m-%d %H:%M:%S")
@@ -169,8 +225,8 @@ fn login_page(t: &Ui, failed: bool) -> Markup {
     )
 }
 
-async fn login_form() -> HttpResponse {
-    page(login_page(ui(), false))
+async fn login_form(Lang(t): Lang) -> HttpResponse {
+    page(login_page(t, false))
 }
 
 #[derive(Deserialize)]
@@ -181,6 +237,7 @@ struct LoginForm {
 
 async fn login(
     state: web::Data<AppState>,
+    Lang(t): Lang,
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, PageError> {
     match session::open_session(&state, &form.name, &form.password).await {
@@ -189,7 +246,7 @@ async fn login(
             .insert_header((header::LOCATION, "/"))
             .finish()),
         Err(ApiError::Unauthorized(_)) => {
-            let mut resp = page(login_page(ui(), true));
+            let mut resp = page(login_page(t, true));
             *resp.status_mut() = StatusCode::UNAUTHORIZED;
             Ok(resp)
         }
@@ -207,14 +264,15 @@ async fn logout(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResp
 
 // ----- queue -------------------------------------------------------------------------
 
-fn queue_item(t: &Ui, v: &IncidentView) -> Markup {
+/// One row of the queue; also what the live stream sends for the script to insert.
+pub fn queue_item(t: &Ui, v: &IncidentView) -> Markup {
     let sev = match v.incident.severity {
         crate::api::Severity::High => "sev-high",
         crate::api::Severity::Medium => "sev-medium",
         crate::api::Severity::Low => "sev-low",
     };
     html! {
-        li {
+        li id={ "incident-" (v.incident.id) } data-status=(v.status.as_str()) {
             a class=(sev) href={ "/incidents/" (v.incident.id) } {
                 @if let Some(sha) = &v.frame { img src=(thumb_url(sha)) alt=(t.photo) loading="lazy"; }
                 @else { span.nophoto { (t.no_photo) } }
@@ -233,9 +291,9 @@ fn queue_item(t: &Ui, v: &IncidentView) -> Markup {
 async fn queue(
     state: web::Data<AppState>,
     who: PagePerson,
+    Lang(t): Lang,
     q: web::Query<incidents::ListQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let t = ui();
     let person = who.0;
     let query = incidents::scoped_query(&person, &q, state.config.max_page)?;
     let store = state.store.clone();
@@ -244,18 +302,22 @@ async fn queue(
         .await
         .map_err(ApiError::from)??;
     let current = q.status.as_deref().unwrap_or("");
+    let found_first = q.before.as_deref().unwrap_or("").is_empty();
     let body = html! {
-        // A tablet left on the queue refreshes itself; live updates come later (SSE).
-        meta http-equiv="refresh" content="30";
-        h1 { (t.queue) }
+        // Without the script (or with the stream down) the queue still refreshes itself.
+        noscript { meta http-equiv="refresh" content="30"; }
+        h1 { (t.queue) " " span #live .badge hidden { (t.live) } }
         nav.filters {
             a.on[current.is_empty()] href="/" { (t.all) }
             @for s in IncidentStatus::ALL {
                 a.on[current == s.as_str()] href={ "/?status=" (s.as_str()) } { (t.status(s)) }
             }
         }
-        @if found.items.is_empty() { p { (t.no_incidents) } }
-        ul.queue { @for v in &found.items { (queue_item(t, v)) } }
+        @if found.items.is_empty() { p #empty { (t.no_incidents) } }
+        // The script inserts new rows here (only on the first page: older pages stay put).
+        ul.queue #queue data-live=[found_first.then_some("/api/v1/incidents/events")] data-status=(current) {
+            @for v in &found.items { (queue_item(t, v)) }
+        }
         @if let Some(next) = &found.next {
             p { a href={ "/?status=" (current) "&before=" (next) } { (t.older) } }
         }
@@ -289,15 +351,18 @@ fn action_forms(t: &Ui, d: &IncidentDetail) -> Markup {
             }
         }
         @if status != IncidentStatus::Closed {
-            form.action method="post" action=(url) {
+            form.action #outcome method="post" action=(url) {
                 input type="hidden" name="action" value="outcome";
                 label { (t.outcome)
                     select name="outcome" required {
                         @for o in Outcome::ALL { option value=(o.as_str()) { (t.outcome(o)) } }
                     }
                 }
-                label { (t.tonnes) input name="tonnes" type="number" step="0.1" min="0"; }
-                label { (t.fine_yuan) input name="fine_yuan" type="number" step="100" min="0"; }
+                // Each field says which outcomes record it; the script shows only
+                // those of the chosen outcome (without it, all show and the API checks).
+                @for field in OUTCOME_FIELDS {
+                    label.field data-for=(outcomes_of(field)) { (t.field(field)) (outcome_input(t, field)) }
+                }
                 label { (t.note) textarea name="note" rows="2" maxlength="2000" {} }
                 button.primary type="submit" { (t.action(ActionKind::Outcome)) }
             }
@@ -307,6 +372,47 @@ fn action_forms(t: &Ui, d: &IncidentDetail) -> Markup {
             label { (t.note) textarea name="note" rows="3" maxlength="2000" required {} }
             button.primary type="submit" { (t.action(ActionKind::Note)) }
         }
+    }
+}
+
+/// Every field an outcome can record, in form order.
+const OUTCOME_FIELDS: [&str; 6] = [
+    "tonnes",
+    "fine_yuan",
+    "legal_basis",
+    "papers",
+    "quality_report",
+    "sample_no",
+];
+
+/// The outcomes that record `field`, space-separated, for the script.
+fn outcomes_of(field: &str) -> String {
+    Outcome::ALL
+        .iter()
+        .filter(|o| o.fields().contains(&field))
+        .map(|o| o.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn outcome_input(t: &Ui, field: &str) -> Markup {
+    match field {
+        "tonnes" => {
+            html! { input name="tonnes" type="number" step="0.1" min="0" inputmode="decimal"; }
+        }
+        "fine_yuan" => {
+            html! { input name="fine_yuan" type="number" step="100" min=(crate::api::FINE_RANGE.start()) max=(crate::api::FINE_RANGE.end()) inputmode="numeric"; }
+        }
+        "papers" => html! {
+            select name="papers" {
+                option value="" { "—" }
+                @for p in Papers::ALL { option value=(p.as_str()) { (t.papers(p)) } }
+            }
+        },
+        "legal_basis" => {
+            html! { input name="legal_basis" maxlength="200" placeholder=(t.legal_basis_hint); }
+        }
+        other => html! { input name=(other) maxlength="200"; },
     }
 }
 
@@ -327,6 +433,9 @@ fn incident_page(t: &Ui, d: &IncidentDetail) -> Markup {
                 @if let Some(sha) = evidence_img(d, EvidenceKind::Plate) { img src={ "/api/v1/evidence/" (sha) } alt=(t.plate_crop); }
                 @if let Some(sha) = evidence_img(d, EvidenceKind::Load) { img src={ "/api/v1/evidence/" (sha) } alt=(t.load_crop); }
             }
+        }
+        @if let Some(plate) = &v.plate {
+            p { a.button href={ "/plates?plate=" (plate) "&reason=" (t.incident_reason) "%20" (v.incident.id) } { (t.timeline_link) } }
         }
         @match &d.passage {
             Some(p) => {
@@ -351,6 +460,10 @@ fn incident_page(t: &Ui, d: &IncidentDetail) -> Markup {
                     @if let Some(team) = &h.team { " · " (team) }
                     @if let Some(x) = h.tonnes { " · " (x) " t" }
                     @if let Some(y) = h.fine_yuan { " · " (y) " ¥" }
+                    @if let Some(b) = &h.details.legal_basis { " · " (t.legal_basis) ": " (b) }
+                    @if let Some(p) = h.details.papers { " · " (t.papers(p)) }
+                    @if let Some(r) = &h.details.quality_report { " · " (t.quality_report) ": " (r) }
+                    @if let Some(n) = &h.details.sample_no { " · " (t.sample_no) ": " (n) }
                     @if let Some(n) = &h.note { div.note { (n) } }
                 }
             }
@@ -362,9 +475,9 @@ fn incident_page(t: &Ui, d: &IncidentDetail) -> Markup {
 async fn incident(
     state: web::Data<AppState>,
     who: PagePerson,
+    Lang(t): Lang,
     id: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let t = ui();
     let id = incidents::parse_id(&id)?;
     let d = incidents::detail_of(&state.store, &who.0, &id)?;
     Ok(page(layout(
@@ -383,6 +496,10 @@ struct ActionForm {
     tonnes: Option<String>,
     fine_yuan: Option<String>,
     team: Option<String>,
+    legal_basis: Option<String>,
+    papers: Option<String>,
+    quality_report: Option<String>,
+    sample_no: Option<String>,
 }
 
 fn filled(s: Option<String>) -> Option<String> {
@@ -411,6 +528,12 @@ impl ActionForm {
                     .map_err(|_| ApiError::BadRequest("fine_yuan: not a whole number".into()))
             })
             .transpose()?;
+        let papers = filled(self.papers)
+            .map(|p| {
+                p.parse::<Papers>()
+                    .map_err(|e| ApiError::BadRequest(e.to_string()))
+            })
+            .transpose()?;
         Ok(ActionRequest {
             action: self.action,
             note: filled(self.note),
@@ -418,6 +541,12 @@ impl ActionForm {
             tonnes,
             fine_yuan,
             team: filled(self.team),
+            details: OutcomeDetails {
+                legal_basis: filled(self.legal_basis),
+                papers,
+                quality_report: filled(self.quality_report),
+                sample_no: filled(self.sample_no),
+            },
         })
     }
 }
@@ -445,9 +574,9 @@ struct SearchForm {
 async fn plate_search(
     state: web::Data<AppState>,
     who: PagePerson,
+    Lang(t): Lang,
     q: web::Query<SearchForm>,
 ) -> Result<HttpResponse, PageError> {
-    let t = ui();
     let plate = q.plate.as_deref().unwrap_or("").trim();
     let reason = q.reason.as_deref().unwrap_or("");
     let (result, problem) = if plate.is_empty() {
@@ -466,6 +595,14 @@ async fn plate_search(
             Err(e) => return Err(e.into()),
         }
     };
+    let mut shown = std::collections::HashSet::new();
+    for p in result.iter().flat_map(|tl| &tl.passages) {
+        for e in &p.evidence {
+            if evidence::visible(&state.store, &who.0, &e.sha256)? {
+                shown.insert(e.sha256);
+            }
+        }
+    }
     let body = html! {
         h1 { (t.plate_search) }
         form.action method="get" action="/plates" {
@@ -482,7 +619,8 @@ async fn plate_search(
                     tr { th {} th { (t.seen_at) } th { (t.checkpoint) } th { (t.direction) } th { (t.cargo) } }
                     @for p in &tl.passages {
                         tr {
-                            td { @if let Some(e) = p.evidence.iter().find(|e| e.kind == EvidenceKind::Frame) {
+                            // Another county's photos stay closed (the timeline itself spans all).
+                            td { @if let Some(e) = p.evidence.iter().find(|e| e.kind == EvidenceKind::Frame && shown.contains(&e.sha256)) {
                                 a href={ "/api/v1/evidence/" (e.sha256) } { img src=(thumb_url(&e.sha256)) width="120" alt=(t.photo) loading="lazy"; }
                             } }
                             td { (local(p.seen_at)) }
@@ -496,6 +634,13 @@ async fn plate_search(
         }
     };
     Ok(page(layout(t, t.plate_search, Some(&who.0), body)))
+}
+
+async fn js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(JS)
 }
 
 async fn css() -> HttpResponse {

@@ -16,7 +16,8 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::i18n::{tip_words, ui, TipWords};
+use super::i18n::{tip_words, TipWords};
+use super::Lang;
 use super::{layout, local, page, see_other, thumb_url, PageError, PagePerson};
 use crate::api::{
     CaseView, County, DueMark, EvidenceKind, IncidentId, NewTip, PassageId, PlatePattern,
@@ -65,7 +66,7 @@ fn beijing(field: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
 fn tip_rows(w: &TipWords, items: &[TipView]) -> Markup {
     html! {
         table {
-            tr { th { (w.deadline) } th { (ui().plate) } th { (w.place) } th { (w.window) } th { (w.channel) } th { (ui().status) } }
+            tr { th { (w.deadline) } th { (w.ui.plate) } th { (w.place) } th { (w.window) } th { (w.channel) } th { (w.ui.status) } }
             @for v in items {
                 tr id={ "tip-" (v.id) } class=(due_class(v.due)) {
                     td { span class={ "badge " (due_class(v.due)) } { (w.due(v.due)) } " " (local(v.deadline)) }
@@ -81,11 +82,12 @@ fn tip_rows(w: &TipWords, items: &[TipView]) -> Markup {
 }
 
 async fn list(
+    Lang(lang): Lang,
     state: web::Data<AppState>,
     who: PagePerson,
     q: web::Query<tips::TipQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let (t, w) = (ui(), tip_words());
+    let (t, w) = (lang, tip_words(lang));
     let items = tips::list_tips(&state, &who.0, &q)?;
     let current = q.due.as_deref().unwrap_or("");
     let body = html! {
@@ -156,7 +158,7 @@ fn tip_form(w: &TipWords, county: &County, f: &TipForm, problem: Option<&str>) -
             label { (w.tipster_name) input id="tip-name" name="tipster_name" maxlength="64" autocomplete="off" value=[f.tipster_name.as_deref()]; }
             label { (w.tipster_phone) input id="tip-phone" name="tipster_phone" type="tel" maxlength="32" autocomplete="off" value=[f.tipster_phone.as_deref()]; }
             label { (w.plate_heard) input id="tip-plate" name="plate" required placeholder=(w.plate_hint) value=(f.plate); }
-            label { (ui().county) input id="tip-county" name="county" required value=(if f.county.is_empty() { county.as_str() } else { f.county.as_str() }); }
+            label { (w.ui.county) input id="tip-county" name="county" required value=(if f.county.is_empty() { county.as_str() } else { f.county.as_str() }); }
             label { (w.place) input id="tip-place" name="place" maxlength="200" value=[f.place.as_deref()]; }
             label { (w.window_from) input id="tip-from" name="window_from" type="datetime-local" required value=(f.window_from); }
             label { (w.window_to) input id="tip-to" name="window_to" type="datetime-local" required value=(f.window_to); }
@@ -166,19 +168,20 @@ fn tip_form(w: &TipWords, county: &County, f: &TipForm, problem: Option<&str>) -
     }
 }
 
-async fn form(who: PagePerson) -> Result<HttpResponse, PageError> {
-    let (t, w) = (ui(), tip_words());
+async fn form(Lang(lang): Lang, who: PagePerson) -> Result<HttpResponse, PageError> {
+    let (t, w) = (lang, tip_words(lang));
     tips::may_work(&who.0)?;
     let body = tip_form(w, &who.0 .0.county, &TipForm::default(), None);
     Ok(page(layout(t, w.new_tip, Some(&who.0), body)))
 }
 
 async fn file(
+    Lang(lang): Lang,
     state: web::Data<AppState>,
     who: PagePerson,
     f: web::Form<TipForm>,
 ) -> Result<HttpResponse, PageError> {
-    let (t, w) = (ui(), tip_words());
+    let (t, w) = (lang, tip_words(lang));
     let f = f.into_inner();
     let kept = TipForm {
         channel: f.channel.clone(),
@@ -219,7 +222,7 @@ fn frame(evidence: &[crate::api::EvidenceRef]) -> Option<crate::api::Sha256> {
 }
 
 fn tip_page(w: &TipWords, d: &TipDetail, may_work: bool) -> Markup {
-    let t = ui();
+    let t = w.ui;
     let v = &d.view;
     html! {
         div id="tip-detail" {
@@ -300,11 +303,12 @@ fn tip_page(w: &TipWords, d: &TipDetail, may_work: bool) -> Markup {
 }
 
 async fn detail(
+    Lang(lang): Lang,
     state: web::Data<AppState>,
     who: PagePerson,
     id: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let (t, w) = (ui(), tip_words());
+    let (t, w) = (lang, tip_words(lang));
     let id = tips::parse_tip_id(&id)?;
     let d = tips::show_tip(&state, &who.0, &id).await?;
     let may_work = tips::may_work(&who.0).is_ok();
@@ -427,11 +431,12 @@ fn case_page(w: &TipWords, c: &CaseView, may_work: bool) -> Markup {
 }
 
 async fn case(
+    Lang(lang): Lang,
     state: web::Data<AppState>,
     who: PagePerson,
     id: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let (t, w) = (ui(), tip_words());
+    let (t, w) = (lang, tip_words(lang));
     let id = tips::parse_case_id(&id)?;
     let c = tips::case_view(&state, tips::visible_case(&state.store, &who.0, &id)?)?;
     let may_work = tips::may_work(&who.0).is_ok();
@@ -455,8 +460,12 @@ async fn hotlist(
 
 // ----- rewards -----------------------------------------------------------------------
 
-async fn ledger(state: web::Data<AppState>, who: PagePerson) -> Result<HttpResponse, PageError> {
-    let (t, w) = (ui(), tip_words());
+async fn ledger(
+    Lang(lang): Lang,
+    state: web::Data<AppState>,
+    who: PagePerson,
+) -> Result<HttpResponse, PageError> {
+    let (t, w) = (lang, tip_words(lang));
     let rows = rewards::ledger(&state, &who.0)?;
     let may_work = tips::may_work(&who.0).is_ok();
     let body = html! {

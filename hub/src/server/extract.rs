@@ -73,12 +73,32 @@ impl Person {
     pub fn name(&self) -> &str {
         self.0.name.as_str()
     }
+    /// The county a query of `asked` covers: any for admins and auditors (`None`: all),
+    /// one's own for everyone else (another county: 403).
+    pub fn county_scope(&self, asked: Option<County>) -> Result<Option<County>, ApiError> {
+        if self.0.role.all_counties() {
+            return Ok(asked);
+        }
+        match asked {
+            Some(c) if c != self.0.county => Err(ApiError::Forbidden(format!(
+                "you see county {} only",
+                self.0.county
+            ))),
+            _ => Ok(Some(self.0.county.clone())),
+        }
+    }
+}
+
+/// A person's session token: the bearer token, else the session cookie.
+pub fn session_token(req: &HttpRequest) -> Option<String> {
+    bearer(req).or_else(|| req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()))
 }
 
 /// The person behind the bearer token or session cookie, if any.
 pub fn person(req: &HttpRequest) -> Result<Option<UserRecord>, ApiError> {
-    let token = bearer(req).or_else(|| req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()));
-    let Some(token) = token else { return Ok(None) };
+    let Some(token) = session_token(req) else {
+        return Ok(None);
+    };
     let state = state(req)?;
     Ok(state
         .store

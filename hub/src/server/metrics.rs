@@ -23,6 +23,8 @@ pub struct Metrics {
     pub incidents: IntCounter,
     /// Evidence images stored.
     pub evidence: IntCounter,
+    /// Live incident streams open now.
+    pub live_streams: IntGauge,
     store_bytes: IntGauge,
 }
 
@@ -54,6 +56,8 @@ impl Metrics {
             IntCounter::new("incidents_ingested_total", "Incidents stored").expect("valid metric");
         let evidence = IntCounter::new("evidence_stored_total", "Evidence images stored")
             .expect("valid metric");
+        let live_streams =
+            IntGauge::new("live_streams", "Live incident streams open now").expect("valid metric");
         let store_bytes = IntGauge::new("store_size_bytes", "Bytes the store takes on disk")
             .expect("valid metric");
         for m in [
@@ -62,6 +66,7 @@ impl Metrics {
             Box::new(passages.clone()),
             Box::new(incidents.clone()),
             Box::new(evidence.clone()),
+            Box::new(live_streams.clone()),
             Box::new(store_bytes.clone()),
         ] {
             registry.register(m).expect("metric registered once");
@@ -73,6 +78,7 @@ impl Metrics {
             passages,
             incidents,
             evidence,
+            live_streams,
             store_bytes,
         }
     }

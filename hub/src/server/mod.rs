@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod live;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;
@@ -23,6 +24,7 @@ use crate::config::Config;
 use crate::store::{Store, StoreError};
 
 pub use error::ApiError;
+pub use live::Live;
 pub use metrics::Metrics;
 
 /// What every handler can reach.
@@ -31,6 +33,8 @@ pub struct AppState {
     pub config: Config,
     /// Every "now" of a request (sessions, deadlines, audit times).
     pub clock: Arc<dyn Clock>,
+    /// Incident changes for the open live streams.
+    pub live: Live,
 }
 
 /// Why the server could not start or stopped badly.
@@ -47,6 +51,7 @@ pub struct Application {
     addr: SocketAddr,
     server: Server,
     store: Store,
+    streams: live::Closer,
 }
 
 impl Application {
@@ -67,10 +72,13 @@ impl Application {
         clock: Arc<dyn Clock>,
     ) -> std::io::Result<Application> {
         let addr = listener.local_addr()?;
+        let live = Live::new();
+        let streams = live.closer();
         let state = web::Data::new(AppState {
             store: store.clone(),
             config: config.clone(),
             clock,
+            live,
         });
         let metrics = web::Data::new(Metrics::new());
         let workers = if config.workers == 0 {
@@ -104,6 +112,7 @@ impl Application {
             addr,
             server,
             store,
+            streams,
         })
     }
 
@@ -115,6 +124,12 @@ impl Application {
     /// A handle to stop it (`handle.stop(true)` drains in-flight requests).
     pub fn handle(&self) -> ServerHandle {
         self.server.handle()
+    }
+
+    /// Ends the open live streams; call before a graceful stop, which would otherwise
+    /// wait for them until its timeout.
+    pub fn stream_closer(&self) -> live::Closer {
+        self.streams.clone()
     }
 
     /// Serves until stopped, then flushes the store.
@@ -138,9 +153,11 @@ pub async fn run(
     let app = Application::build(config, store, listener)?;
     tracing::info!(addr = %app.addr(), "hub listening");
     let handle = app.handle();
+    let streams = app.stream_closer();
     tokio::spawn(async move {
         shutdown.await;
         tracing::info!("shutting down");
+        streams.close();
         handle.stop(true).await;
     });
     app.run_until_stopped().await

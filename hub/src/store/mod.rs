@@ -32,11 +32,22 @@
 //!    a tip and its new case; a verdict on the case, its tips and its reward;
 //!    `rewards` is keyed by case id, so a case has at most one reward. Audit lines
 //!    name tips by id and never hold the tipster's identity.
+//! 10. **Evidence is seen through its passages.** `evidence_scope` holds
+//!    `sha256 ++ county` for every evidence reference of a stored passage, written in
+//!    the passage's transaction; a person may fetch a JPEG only when one of its
+//!    counties is theirs (see `evidence_scope`).
 
+mod audit_read;
 mod crosscheck;
+mod evidence_scope;
 pub mod keys;
+mod lists;
+mod reports;
 mod tips;
 
+pub use audit_read::AuditFilter;
+pub use lists::Served;
+pub use reports::{china_day, tip_columns, TipColumns};
 pub use tips::{CaseRecord, TipDayCount, TipRecord};
 
 use std::collections::HashSet;
@@ -244,6 +255,7 @@ pub struct Store {
     county_idx: Tree,
     status_idx: Tree,
     evidence: Tree,
+    evidence_scope: Tree,
     thumbs: Tree,
     checkpoints: Tree,
     tokens: Tree,
@@ -263,7 +275,7 @@ impl Store {
             .cache_capacity(cache_bytes)
             .open()?;
         let t = |name: &str| db.open_tree(name);
-        Ok(Store {
+        let store = Store {
             passages: t("passages")?,
             plate_idx: t("plate_idx")?,
             checkpoint_idx: t("checkpoint_idx")?,
@@ -272,6 +284,7 @@ impl Store {
             county_idx: t("county_idx")?,
             status_idx: t("status_idx")?,
             evidence: t("evidence")?,
+            evidence_scope: t("evidence_scope")?,
             thumbs: t("thumbs")?,
             checkpoints: t("checkpoints")?,
             tokens: t("tokens")?,
@@ -282,7 +295,9 @@ impl Store {
             meta: t("meta")?,
             tip_trees: tips::TipTrees::open(&db)?,
             db,
-        })
+        };
+        store.backfill_evidence_scope()?;
+        Ok(store)
     }
 
     /// Makes everything written so far durable.
@@ -420,11 +435,12 @@ impl Store {
 
     // ----- passages ----------------------------------------------------------------
 
-    /// Stores each passage not stored yet, with its plate and checkpoint index keys.
-    /// Not durable until [`Store::flush`].
+    /// Stores each passage not stored yet, with its plate and checkpoint index keys
+    /// and the county scope of its evidence. Not durable until [`Store::flush`].
     pub fn insert_passages(
         &self,
         batch: &[Passage],
+        county: &County,
         received_at: DateTime<Utc>,
     ) -> Result<Ingested> {
         let mut seen = HashSet::with_capacity(batch.len());
@@ -445,15 +461,21 @@ impl Store {
                 passage: p.clone(),
                 received_at,
             };
-            rows.push((id, encode(&rec), plate_key, cp_key));
+            let scope = evidence_scope::keys(&p.evidence, county);
+            rows.push((id, encode(&rec), plate_key, cp_key, scope));
         }
-        let res = (&self.passages, &self.plate_idx, &self.checkpoint_idx).transaction(
-            |(passages, plates, cps)| {
+        let res = (
+            &self.passages,
+            &self.plate_idx,
+            &self.checkpoint_idx,
+            &self.evidence_scope,
+        )
+            .transaction(|(passages, plates, cps, scopes)| {
                 let mut n = Ingested {
                     accepted: 0,
                     duplicates: dup_in_batch,
                 };
-                for (id, bytes, plate_key, cp_key) in &rows {
+                for (id, bytes, plate_key, cp_key, scope) in &rows {
                     if passages.get(id)?.is_some() {
                         n.duplicates += 1;
                         continue;
@@ -463,11 +485,13 @@ impl Store {
                         plates.insert(k.as_slice(), bytes.as_slice())?;
                     }
                     cps.insert(cp_key.as_slice(), &[][..])?;
+                    for k in scope {
+                        scopes.insert(k.as_slice(), &[][..])?;
+                    }
                     n.accepted += 1;
                 }
                 Ok(n)
-            },
-        );
+            });
         flatten(res)
     }
 
@@ -665,18 +689,7 @@ impl Store {
             let mut rec: IncidentRecord = decode("incidents", &b).map_err(abort)?;
             let from = rec.status;
             let to = transition(from, req).map_err(abort)?;
-            rec.history.push(HistoryEntry {
-                at,
-                by: by.to_owned(),
-                action: req.action,
-                from,
-                to,
-                note: req.note.clone(),
-                outcome: req.outcome,
-                tonnes: req.tonnes,
-                fine_yuan: req.fine_yuan,
-                team: req.team.clone(),
-            });
+            rec.history.push(HistoryEntry::of(req, by, at, from, to));
             if to != from {
                 let idb = *id.as_bytes();
                 statuses.remove(keys::timed(&[status_byte(from)], rec.incident.created_at, &idb))?;
@@ -689,7 +702,7 @@ impl Store {
                 who: by.to_owned(),
                 what: format!("incident.{}", serde_json::to_value(req.action).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()),
                 reason: None,
-                detail: serde_json::json!({"incident": id, "from": from, "to": to, "note": req.note, "outcome": req.outcome}),
+                detail: serde_json::json!({"incident": id, "from": from, "to": to, "note": req.note, "outcome": req.outcome, "request": req}),
             };
             audit.insert(&audit_key[..], encode(&line))?;
             Ok(rec)
@@ -833,12 +846,9 @@ mod tests {
 
     fn req(action: ActionKind) -> ActionRequest {
         ActionRequest {
-            action,
             note: Some("n".into()),
             outcome: Some(Outcome::Stopped),
-            tonnes: None,
-            fine_yuan: None,
-            team: None,
+            ..ActionRequest::new(action)
         }
     }
 

@@ -219,6 +219,23 @@ async fn serve_stops_gracefully_on_sigterm_with_the_store_flushed() {
         None,
     );
     let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let added = hub(
+        &[
+            "user",
+            "add",
+            "--data",
+            &data,
+            "--name",
+            "wang",
+            "--role",
+            "officer",
+            "--county",
+            "c",
+            "--password-stdin",
+        ],
+        Some("a long password"),
+    );
+    assert!(added.status.success(), "{added:?}");
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
@@ -255,6 +272,28 @@ async fn serve_stops_gracefully_on_sigterm_with_the_store_flushed() {
         }
     }
     assert_eq!(stored.expect("server came up").accepted, 1);
+    // A tablet with the live queue open does not hold the shutdown up.
+    let http = reqwest::Client::new();
+    let login: hub::api::LoginResponse = http
+        .post(format!("http://{listen}/api/v1/login"))
+        .json(&serde_json::json!({"name": "wang", "password": "a long password"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut stream = http
+        .get(format!("http://{listen}/api/v1/incidents/events"))
+        .bearer_auth(&login.token)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        stream.chunk().await.unwrap().is_some(),
+        "the stream is open"
+    );
+    let asked = std::time::Instant::now();
     let kill = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -262,6 +301,16 @@ async fn serve_stops_gracefully_on_sigterm_with_the_store_flushed() {
     assert!(kill.success());
     let status = child.wait().unwrap();
     assert!(status.success(), "{status}");
+    // The shutdown timeout is 10 s: an open stream would have used all of it.
+    assert!(
+        asked.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        asked.elapsed()
+    );
+    assert!(
+        matches!(stream.chunk().await, Ok(None) | Err(_)),
+        "the stream ended"
+    );
     // The passage is there for the next process.
     let store = open_store(dir.path()).await;
     assert!(store.passage(&p.id).unwrap().is_some());

@@ -1,6 +1,7 @@
-//! Evidence: content-addressed JPEG upload (idempotent, checked), download, thumbnail.
+//! Evidence: content-addressed JPEG upload (idempotent, checked), download and
+//! thumbnail for the people of the counties whose passages reference it.
 
-use hub::api::Sha256;
+use hub::api::{EvidenceKind, EvidenceRef, Sha256};
 
 use crate::helpers::*;
 
@@ -19,8 +20,18 @@ async fn evidence_round_trips_and_replays_are_harmless() {
     assert_eq!(put(img.clone()).await.unwrap().status(), 201);
     assert_eq!(put(img.clone()).await.unwrap().status(), 200);
     app.cp1().put_evidence(&sha, img.clone()).await.unwrap();
-    // Before the records that name it is fine; people fetch it.
+    // Before the records that name it is fine; people fetch it once a passage does.
     let token = app.login("officer1").await;
+    let path = format!("/api/v1/evidence/{sha}");
+    assert_eq!(app.get_json(&token, &path).await.0, 404);
+    let ev = vec![EvidenceRef {
+        sha256: sha,
+        kind: EvidenceKind::Frame,
+    }];
+    app.cp1()
+        .post_passages(&[passage(CP1, Some("晋H93513"), chrono::Utc::now(), ev)])
+        .await
+        .unwrap();
     let resp = app
         .http
         .get(app.url(&format!("/api/v1/evidence/{sha}")))
@@ -138,4 +149,52 @@ async fn evidence_over_the_limit_is_413() {
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(413), "{err}");
+}
+
+#[tokio::test]
+async fn evidence_is_seen_only_by_the_counties_of_its_passages() {
+    let app = TestApp::spawn().await;
+    let (p, _) = seed_incident(&app, CP1, "晋H93513", 5).await;
+    let (frame, crop) = (p.evidence[0].sha256, p.evidence[1].sha256);
+    let (officer1, officer2, admin, auditor) = (
+        app.login("officer1").await,
+        app.login("officer2").await,
+        app.login("admin").await,
+        app.login("auditor").await,
+    );
+    for sha in [frame, crop] {
+        for suffix in ["", "/thumb"] {
+            let path = format!("/api/v1/evidence/{sha}{suffix}");
+            for (who, status) in [
+                (&officer1, 200),
+                (&admin, 200),
+                (&auditor, 200),
+                (&officer2, 404),
+            ] {
+                // The other county's officer gets what an unknown digest gets.
+                assert_eq!(app.get(who, &path).await.status(), status, "{path}");
+            }
+        }
+    }
+    // A plate's timeline spans every checkpoint, but shows only the photos one may open.
+    let search = format!("/plates?plate={}&reason=r", enc("晋H93513"));
+    let thumb = format!("/api/v1/evidence/{frame}/thumb");
+    let html = app.get(&officer2, &search).await.text().await.unwrap();
+    assert!(html.contains(CP1) && !html.contains(&thumb), "{html}");
+    let html = app.get(&officer1, &search).await.text().await.unwrap();
+    assert!(html.contains(&thumb), "{html}");
+    // The same photo in a passage of the second county opens it there too.
+    let ev = vec![EvidenceRef {
+        sha256: frame,
+        kind: EvidenceKind::Frame,
+    }];
+    app.cp2()
+        .post_passages(&[passage(CP2, Some("冀A12345"), chrono::Utc::now(), ev)])
+        .await
+        .unwrap();
+    let resp = app
+        .get(&officer2, &format!("/api/v1/evidence/{frame}"))
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "image/jpeg");
 }

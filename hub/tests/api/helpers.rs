@@ -29,10 +29,10 @@ pub const PEOPLE: &[(&str, Role, &str)] = &[
     ("admin", Role::Admin, COUNTY1),
     ("officer1", Role::Officer, COUNTY1),
     ("officer2", Role::Officer, COUNTY2),
+    ("dispatcher1", Role::Dispatcher, COUNTY1),
     ("auditor", Role::Auditor, COUNTY1),
     ("investigator1", Role::Investigator, COUNTY1),
     ("investigator2", Role::Investigator, COUNTY2),
-    ("dispatcher1", Role::Dispatcher, COUNTY1),
 ];
 
 pub struct TestApp {
@@ -209,6 +209,25 @@ impl TestApp {
         resp.json::<LoginResponse>().await.unwrap().token
     }
 
+    /// `GET path` as the holder of `token`.
+    pub async fn get(&self, token: &str, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `GET path` as `token`, expecting a 200 CSV download; its text.
+    pub async fn get_csv(&self, token: &str, path: &str) -> String {
+        let resp = self.get(token, path).await;
+        assert_eq!(resp.status(), 200, "{path}");
+        let kind = resp.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(kind.starts_with("text/csv"), "{path}: {kind}");
+        resp.text().await.unwrap()
+    }
+
     pub async fn get_json(&self, token: &str, path: &str) -> (u16, serde_json::Value) {
         let resp = self
             .http
@@ -339,4 +358,106 @@ pub async fn seed_incident(app: &TestApp, cp: &str, plate: &str, seed: u8) -> (P
         .await
         .unwrap();
     (p, i)
+}
+
+/// A live incident stream (`GET /api/v1/incidents/events`) read frame by frame.
+pub struct EventStream {
+    resp: reqwest::Response,
+    buf: String,
+}
+
+impl EventStream {
+    /// Opens the stream as the person behind `token`; panics unless it is 200
+    /// `text/event-stream`.
+    pub async fn open(app: &TestApp, token: &str) -> EventStream {
+        let resp = app
+            .http
+            .get(app.url("/api/v1/incidents/events"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.headers()["content-type"], "text/event-stream");
+        let mut s = EventStream {
+            resp,
+            buf: String::new(),
+        };
+        // The first frame says the stream is open; after it, nothing is missed.
+        let first = s
+            .frame(Duration::from_secs(2))
+            .await
+            .expect("a first frame");
+        assert!(first.contains(": connected"), "{first}");
+        s
+    }
+
+    /// The next frame (an event or a comment) within `within`, or `None`.
+    pub async fn frame(&mut self, within: Duration) -> Option<String> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Some(i) = self.buf.find("\n\n") {
+                let f = self.buf[..i].to_owned();
+                self.buf.drain(..i + 2);
+                return Some(f);
+            }
+            match tokio::time::timeout_at(deadline, self.resp.chunk()).await {
+                Ok(Ok(Some(chunk))) => self.buf.push_str(&String::from_utf8_lossy(&chunk)),
+                _ => return None,
+            }
+        }
+    }
+
+    /// Whether the server ends the stream within `within` (frames before are skipped).
+    pub async fn ends_within(&mut self, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            match tokio::time::timeout_at(deadline, self.resp.chunk()).await {
+                Ok(Ok(Some(_))) => continue,
+                Ok(Ok(None) | Err(_)) => return true,
+                Err(_) => return false,
+            }
+        }
+    }
+
+    /// The data of the next `event: incident` within `within`, skipping comments.
+    pub async fn incident(&mut self, within: Duration) -> Option<serde_json::Value> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let f = self.frame(left).await?;
+            if let Some(rest) = f.strip_prefix("event: incident\ndata: ") {
+                return Some(serde_json::from_str(rest).unwrap());
+            }
+        }
+    }
+}
+
+/// Posts `csv` to a list's import as `token`.
+pub async fn post_csv(
+    app: &TestApp,
+    token: &str,
+    list: &str,
+    csv: &str,
+) -> (u16, serde_json::Value) {
+    let resp = app
+        .http
+        .post(app.url(&format!("/api/v1/lists/{list}/csv")))
+        .bearer_auth(token)
+        .header("content-type", "text/csv")
+        .body(csv.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// An outcome action with `fields` added.
+pub fn outcome(o: &str, fields: serde_json::Value) -> serde_json::Value {
+    let mut body = serde_json::json!({"action": "outcome", "outcome": o});
+    if let (Some(b), Some(f)) = (body.as_object_mut(), fields.as_object()) {
+        b.extend(f.clone());
+    }
+    body
 }

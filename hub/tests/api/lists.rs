@@ -1,4 +1,5 @@
-//! Lists: ETag and 304 for checkpoints; admin edits bump the version.
+//! Lists: ETag and 304 for checkpoints; admin and dispatcher edits bump the version;
+//! the whitelist names the licensed supply company.
 
 use hub::client::ListsFetch;
 use serde_json::json;
@@ -35,6 +36,14 @@ async fn lists_have_an_etag_and_304_when_unchanged() {
             &json!({"plate": "冀H12345", "reason": "保供企业车辆"}),
         )
         .await;
+    assert_eq!(s, 400, "a whitelist entry names its company");
+    let (s, _) = app
+        .post_json(
+            &admin,
+            "/api/v1/lists/whitelist/entries",
+            &json!({"plate": "冀H12345", "reason": "保供企业车辆", "company": "承德洁净煤业"}),
+        )
+        .await;
     assert_eq!(s, 200);
     let ListsFetch::Fresh { lists, etag: etag2 } = app.cp1().get_lists(Some(&etag)).await.unwrap()
     else {
@@ -44,6 +53,7 @@ async fn lists_have_an_etag_and_304_when_unchanged() {
     assert_eq!(lists.hotlist[0].plate.as_str(), "晋H93513");
     assert_eq!(lists.hotlist[0].added_by, "admin");
     assert_eq!(lists.whitelist[0].plate.as_str(), "冀H12345");
+    assert_eq!(lists.whitelist[0].company.as_deref(), Some("承德洁净煤业"));
     assert_ne!(etag2.as_deref(), Some(etag.as_str()));
     assert_eq!(
         app.cp2().get_lists(etag2.as_deref()).await.unwrap(),
@@ -67,10 +77,21 @@ async fn lists_have_an_etag_and_304_when_unchanged() {
 }
 
 #[tokio::test]
-async fn only_admins_edit_lists_and_input_is_checked() {
+async fn only_admins_and_dispatchers_edit_lists_and_input_is_checked() {
     let app = TestApp::spawn().await;
     let officer = app.login("officer1").await;
     let admin = app.login("admin").await;
+    let dispatcher = app.login("dispatcher1").await;
+    assert_eq!(
+        app.post_json(
+            &dispatcher,
+            "/api/v1/lists/hotlist/entries",
+            &json!({"plate": "晋H93513", "reason": "布控"})
+        )
+        .await
+        .0,
+        200
+    );
     assert_eq!(
         app.post_json(
             &officer,

@@ -188,3 +188,87 @@ async fn pages_render_and_escape_what_people_typed() {
         .unwrap();
     assert_eq!(resp.status(), 303);
 }
+
+#[tokio::test]
+async fn pages_switch_to_english_and_show_each_outcomes_fields() {
+    let app = TestApp::spawn().await;
+    let (_, i) = seed_incident(&app, CP1, "晋H93513", 5).await;
+    let cookie = page_login(&app, "officer1").await;
+    let (_, html) = get_page(&app, &cookie, "/").await;
+    assert!(
+        html.contains("事件队列") && html.contains("href=\"/lang/en\""),
+        "{html}"
+    );
+    assert!(html.contains("name=\"viewport\"") && html.contains("src=\"/static/app.js\""));
+    assert!(html.contains("data-live=\"/api/v1/incidents/events\""));
+    // The switch keeps English in a cookie and goes back where it was pressed.
+    let resp = app
+        .http
+        .get(app.url("/lang/en"))
+        .header("cookie", &cookie)
+        .header("referer", app.url(&format!("/incidents/{}", i.id)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(
+        resp.headers()["location"],
+        format!("/incidents/{}", i.id).as_str()
+    );
+    let lang = resp.headers()["set-cookie"].to_str().unwrap();
+    assert!(lang.starts_with("lang=en"), "{lang}");
+    let both = format!("{cookie}; lang=en");
+    let (_, html) = get_page(&app, &both, "/").await;
+    assert!(
+        html.contains("Incident queue") && html.contains("Suspected loose coal"),
+        "{html}"
+    );
+    assert!(html.contains("lang=\"en\"") && !html.contains("事件队列"));
+    // Each outcome field says which outcomes use it; the timeline is one tap away.
+    let (_, html) = get_page(&app, &both, &format!("/incidents/{}", i.id)).await;
+    assert!(
+        html.contains("data-for=\"fined\"") && html.contains("Legal basis"),
+        "{html}"
+    );
+    assert!(html.contains("data-for=\"released_with_papers\""));
+    assert!(html.contains("data-for=\"seized\"") && html.contains("data-for=\"sampled\""));
+    assert!(
+        html.contains("/plates?plate=晋H93513&amp;reason="),
+        "{html}"
+    );
+    // A form missing a fine's legal basis is refused, naming the field.
+    let url = format!("/incidents/{}/actions", i.id);
+    let form = [
+        ("action", "outcome"),
+        ("outcome", "fined"),
+        ("fine_yuan", "3000"),
+        ("legal_basis", ""),
+    ];
+    assert_eq!(post_form(&app, &cookie, &url, &form).await, 400);
+    let form = [
+        ("action", "outcome"),
+        ("outcome", "fined"),
+        ("fine_yuan", "3000"),
+        ("legal_basis", "art. 116"),
+    ];
+    assert_eq!(post_form(&app, &cookie, &url, &form).await, 303);
+    let (_, html) = get_page(&app, &both, &format!("/incidents/{}", i.id)).await;
+    assert!(
+        html.contains("Fined") && html.contains("art. 116"),
+        "{html}"
+    );
+    // Back to Chinese.
+    let resp = app.http.get(app.url("/lang/zh")).send().await.unwrap();
+    assert!(resp.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .starts_with("lang=zh"));
+    let js = app
+        .http
+        .get(app.url("/static/app.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(js.status(), 200);
+    assert!(js.text().await.unwrap().contains("EventSource"));
+}

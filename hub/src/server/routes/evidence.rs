@@ -1,5 +1,6 @@
 //! Evidence JPEGs, content-addressed by SHA-256: checkpoints upload (idempotent,
-//! before or after the records that name them), people view them and thumbnails.
+//! before or after the records that name them), people view them and thumbnails of
+//! the passages of the counties they see.
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
@@ -72,13 +73,29 @@ fn jpeg(bytes: Vec<u8>) -> HttpResponse {
         .body(bytes)
 }
 
+/// Whether a passage of a county `person` sees references `sha`.
+pub fn visible(store: &Store, person: &Person, sha: &Sha256) -> Result<bool, ApiError> {
+    Ok(store.evidence_counties(sha)?.iter().any(|c| person.sees(c)))
+}
+
+/// 404 unless a passage of a county `person` sees references `sha`: the same answer
+/// as for an unknown digest, so nobody can probe what another county stored.
+fn check_visible(store: &Store, person: &Person, sha: &Sha256) -> Result<(), ApiError> {
+    if store.evidence_counties(sha)?.iter().any(|c| person.sees(c)) {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound(format!("evidence {sha} not found")))
+    }
+}
+
 /// `GET /api/v1/evidence/{sha256}`.
 pub async fn get(
     state: web::Data<AppState>,
-    _person: Person,
+    person: Person,
     sha: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let sha = parse_sha(&sha)?;
+    check_visible(&state.store, &person, &sha)?;
     let bytes = state
         .store
         .evidence(&sha)?
@@ -113,10 +130,11 @@ pub fn thumbnail(store: &Store, sha: &Sha256, px: u32) -> Result<Option<Vec<u8>>
 /// `GET /api/v1/evidence/{sha256}/thumb`.
 pub async fn thumb(
     state: web::Data<AppState>,
-    _person: Person,
+    person: Person,
     sha: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let sha = parse_sha(&sha)?;
+    check_visible(&state.store, &person, &sha)?;
     let store = state.store.clone();
     let px = state.config.thumb_px;
     let t = web::block(move || thumbnail(&store, &sha, px)).await??;

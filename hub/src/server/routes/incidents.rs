@@ -5,8 +5,8 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use crate::api::{
-    ActionRequest, County, EvidenceKind, IncidentDetail, IncidentId, IncidentKind, IncidentPage,
-    IncidentStatus, IncidentView,
+    check_fields, ActionRequest, County, EvidenceKind, IncidentDetail, IncidentId, IncidentKind,
+    IncidentPage, IncidentStatus, IncidentView,
 };
 use crate::server::extract::Person;
 use crate::server::{ApiError, AppState};
@@ -48,19 +48,7 @@ pub fn scoped_query(
         .map(|s| s.parse::<County>())
         .transpose()
         .map_err(bad)?;
-    let county = if person.0.role.all_counties() {
-        asked
-    } else {
-        match asked {
-            Some(c) if c != person.0.county => {
-                return Err(ApiError::Forbidden(format!(
-                    "you see county {} only",
-                    person.0.county
-                )))
-            }
-            _ => Some(person.0.county.clone()),
-        }
-    };
+    let county = person.county_scope(asked)?;
     let before = nonempty(&q.before)
         .map(|s| Cursor::from_hex(&s).ok_or_else(|| bad("before: not a cursor from `next`")))
         .transpose()?;
@@ -183,18 +171,15 @@ pub async fn apply(
             "note: longer than {MAX_NOTE} characters"
         )));
     }
-    if req.tonnes.is_some_and(|t| !(0.0..=1000.0).contains(&t)) {
-        return Err(ApiError::BadRequest(
-            "tonnes: must be between 0 and 1000".into(),
-        ));
-    }
+    check_fields(&req).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     // Same answer for unknown and out-of-county incidents.
     detail_of(&state.store, person, &id)?;
     let store = state.store.clone();
     let by = person.name().to_owned();
     let now = state.clock.now();
-    web::block(move || store.apply_action(&id, &by, &req, now)).await??;
+    let rec = web::block(move || store.apply_action(&id, &by, &req, now)).await??;
     state.store.flush().await?;
+    state.live.publish(&state.store, rec);
     detail_of(&state.store, person, &id)
 }
 

@@ -3,7 +3,7 @@
 
 use actix_web::{web, HttpResponse};
 
-use crate::api::{CheckpointId, Incident, IngestResponse, Passage};
+use crate::api::{CheckpointId, Incident, IncidentId, IngestResponse, Passage};
 use crate::server::extract::CheckpointCaller;
 use crate::server::routes::{parse_json, read_body};
 use crate::server::{ApiError, AppState, Metrics};
@@ -38,7 +38,8 @@ pub async fn post_passages(
         &caller.0.id,
     )?;
     let (store, now) = (state.store.clone(), state.clock.now());
-    let n = web::block(move || store.insert_passages(&batch, now)).await??;
+    let county = caller.0.county.clone();
+    let n = web::block(move || store.insert_passages(&batch, &county, now)).await??;
     state.store.flush().await?;
     metrics.passages.inc_by(n.accepted);
     tracing::debug!(checkpoint = %caller.0.id, accepted = n.accepted, duplicates = n.duplicates, "passages ingested");
@@ -61,10 +62,17 @@ pub async fn post_incidents(
         batch.iter().map(|i| &i.checkpoint_id),
         &caller.0.id,
     )?;
+    let ids: Vec<IncidentId> = batch.iter().map(|i| i.id).collect();
     let (store, now) = (state.store.clone(), state.clock.now());
     let county = caller.0.county.clone();
     let n = web::block(move || store.insert_incidents(&batch, &county, now)).await??;
     state.store.flush().await?;
+    // Replays republish the incident as it is now, which open tablets already show.
+    for id in &ids {
+        if let Some(rec) = state.store.incident(id)? {
+            state.live.publish(&state.store, rec);
+        }
+    }
     metrics.incidents.inc_by(n.accepted);
     tracing::info!(checkpoint = %caller.0.id, accepted = n.accepted, duplicates = n.duplicates, "incidents ingested");
     Ok(HttpResponse::Ok().json(IngestResponse {

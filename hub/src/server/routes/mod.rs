@@ -2,11 +2,14 @@
 //! resource; this module wires them and holds the body helpers they share.
 
 pub mod audit;
+pub mod events;
 pub mod evidence;
 pub mod incidents;
 pub mod ingest;
+pub mod list_csv;
 pub mod lists;
 pub mod plates;
+pub mod reports;
 pub mod rewards;
 pub mod session;
 pub mod tips;
@@ -32,6 +35,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/passages", web::post().to(ingest::post_passages))
                 .route("/incidents", web::post().to(ingest::post_incidents))
                 .route("/incidents", web::get().to(incidents::list))
+                // Before `/incidents/{id}`, which would take `events` for an id.
+                .route("/incidents/events", web::get().to(events::stream))
                 .route("/incidents/{id}", web::get().to(incidents::detail))
                 .route("/incidents/{id}/actions", web::post().to(incidents::act))
                 .route("/evidence/{sha256}", web::put().to(evidence::put))
@@ -43,6 +48,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     "/lists/{list}/entries/{plate}",
                     web::delete().to(lists::remove),
                 )
+                .route("/lists/{list}/csv", web::get().to(list_csv::get))
+                .route("/lists/{list}/csv", web::post().to(list_csv::post))
                 .route("/plates/{plate}/passages", web::get().to(plates::timeline))
                 .route("/tips", web::post().to(tips::file))
                 .route("/tips", web::get().to(tips::list))
@@ -53,7 +60,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/cases/{id}/hotlist", web::post().to(tips::hotlist))
                 .route("/rewards", web::get().to(rewards::list))
                 .route("/rewards/{case}/paid", web::post().to(rewards::paid))
-                .route("/audit", web::get().to(audit::tail))
+                .route("/reports", web::get().to(reports::json))
+                .route("/reports.csv", web::get().to(reports::csv))
+                .route("/audit", web::get().to(audit::get))
                 .default_service(web::to(not_found)),
         );
 }
@@ -87,6 +96,35 @@ pub async fn read_body(payload: web::Payload, limit: usize) -> Result<web::Bytes
         Ok(Err(e)) => Err(ApiError::BadRequest(format!("cannot read body: {e}"))),
         Err(_) => Err(ApiError::TooLarge(limit)),
     }
+}
+
+/// `header` and `rows` as CSV bytes.
+pub fn to_csv<H, R>(header: H, rows: impl Iterator<Item = R>) -> Result<Vec<u8>, ApiError>
+where
+    H: IntoIterator,
+    H::Item: AsRef<[u8]>,
+    R: IntoIterator,
+    R::Item: AsRef<[u8]>,
+{
+    let fail = |e: csv::Error| ApiError::Internal(format!("csv: {e}"));
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(header).map_err(fail)?;
+    for r in rows {
+        w.write_record(r).map_err(fail)?;
+    }
+    w.into_inner()
+        .map_err(|e| ApiError::Internal(format!("csv: {e}")))
+}
+
+/// A CSV download named `filename`.
+pub fn csv_response(filename: &str, body: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{filename}\""),
+        ))
+        .body(body)
 }
 
 /// Parses JSON, naming the failing field from `what`: `passages[3].plate.text: ...`.

@@ -8,7 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::api::{LoginRequest, LoginResponse};
 use crate::auth;
-use crate::server::extract::{bearer, SESSION_COOKIE};
+use crate::server::extract::{session_token, SESSION_COOKIE};
 use crate::server::{ApiError, AppState};
 use crate::store::{AuditEntry, SessionRecord};
 
@@ -85,8 +85,7 @@ pub async fn login(
 
 /// Ends the caller's session (bearer or cookie).
 pub fn close_session(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
-    let token = bearer(req).or_else(|| req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()));
-    if let Some(t) = token {
+    if let Some(t) = session_token(req) {
         state.store.remove_session(&auth::token_hash(&t))?;
     }
     Ok(())

@@ -477,6 +477,7 @@ pub async fn hotlist_case(state: &AppState, p: &Person, id: &CaseId) -> Result<u
     let entry = ListEntry {
         plate,
         reason: format!("举报核实 tip case {id}"),
+        company: None,
         expires_at: None,
         added_by: p.name().to_owned(),
         added_at: now,
