@@ -22,7 +22,8 @@ pub struct ReportRow {
     pub incidents: u64,
     /// Incidents per kind, in the order of [`KIND_COLUMNS`], then `other`.
     pub by_kind: [u64; 4],
-    /// Closed incidents per outcome, in the order of [`Outcome::ALL`].
+    /// Incidents with an outcome, by their last one, in the order of [`Outcome::ALL`];
+    /// counted on the day the incident was raised, like `incidents`.
     pub outcomes: [u64; 7],
     pub tips: u64,
     pub rewards_due: u64,

@@ -39,6 +39,7 @@ fn table(t: &Ui, list: ListName, entries: &[ListEntry], now: DateTime<Utc>) -> M
                     td { form.inline method="post" action="/lists/remove" {
                         input type="hidden" name="list" value=(list.as_str());
                         input type="hidden" name="plate" value=(e.plate.as_str());
+                        input name="reason" maxlength="500" placeholder=(t.list_reason) aria-label=(t.list_reason);
                         button.primary type="submit" { (t.remove) }
                     } }
                 }
@@ -145,6 +146,7 @@ pub async fn add(
 pub struct RemoveForm {
     list: String,
     plate: String,
+    reason: Option<String>,
 }
 
 /// `POST /lists/remove`.
@@ -155,7 +157,7 @@ pub async fn remove(
 ) -> Result<HttpResponse, PageError> {
     let list = list_name(&form.list)?;
     let plate = PlateText::parse(form.plate.trim()).map_err(|e| bad("plate", e))?;
-    remove_entry(&state, &who.0, list, &plate).await?;
+    remove_entry(&state, &who.0, list, &plate, form.reason.as_deref()).await?;
     Ok(see_other("/lists"))
 }
 

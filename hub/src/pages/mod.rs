@@ -13,8 +13,10 @@ mod tips;
 
 use std::future::{ready, Ready};
 
-use actix_web::dev::Payload;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, StatusCode};
+use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
 use chrono::{DateTime, Utc};
 use maud::{html, Markup, DOCTYPE};
@@ -112,21 +114,46 @@ impl ResponseError for PageError {
         if let ApiError::Internal(detail) = &self.0 {
             tracing::error!(%detail, "internal error on a page");
         }
-        let t = &i18n::ZH;
-        let body = layout(
-            t,
-            t.error,
-            None,
-            html! {
-                h1 { (t.error) }
-                p.error { (self.0.to_string()) }
-                p { a href="/" { (t.back) } }
-            },
-        );
-        HttpResponse::build(self.status_code())
-            .content_type("text/html; charset=utf-8")
-            .body(body.into_string())
+        // No request here: Chinese, which [`localize_errors`] redraws in the
+        // person's language.
+        error_page(&i18n::ZH, self)
     }
+}
+
+fn error_page(t: &Ui, e: &PageError) -> HttpResponse {
+    let body = layout(
+        t,
+        t.error,
+        None,
+        html! {
+            h1 { (t.error) }
+            p.error { (e.0.to_string()) }
+            p { a href="/" { (t.back) } }
+        },
+    );
+    HttpResponse::build(e.status_code())
+        .content_type("text/html; charset=utf-8")
+        .body(body.into_string())
+}
+
+/// Middleware: an error page drawn for a person who reads another language is drawn
+/// again in theirs (the message itself names the field, as the API's does).
+pub async fn localize_errors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let t = lang_of(req.request());
+    let res = next.call(req).await?;
+    let failed = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<PageError>())
+        .filter(|e| t.lang != i18n::ZH.lang && !matches!(e.0, ApiError::Unauthorized(_)))
+        .map(|e| error_page(t, e));
+    Ok(match failed {
+        Some(page) => res.into_response(page).map_into_right_body(),
+        None => res.map_into_left_body(),
+    })
 }
 
 /// A logged-in person, or a redirect to the login page.

@@ -98,6 +98,7 @@ impl Application {
                 .app_data(web::QueryConfig::default().error_handler(error::query_error))
                 .app_data(web::PathConfig::default().error_handler(error::path_error))
                 .app_data(web::FormConfig::default().limit(64 << 10))
+                .wrap(from_fn(crate::pages::localize_errors))
                 .wrap(from_fn(metrics::track))
                 .configure(routes::configure)
                 .configure(crate::pages::configure)

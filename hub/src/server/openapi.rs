@@ -98,7 +98,7 @@ pub fn spec() -> Value {
                 "parameters": [path_param("list", "whitelist | hotlist")], "requestBody": body("NewListEntry"),
                 "responses": responses("200", json!({"description": "New lists version"}), &["400", "401", "403"])}},
             "/lists/{list}/entries/{plate}": {"delete": {"summary": "Remove a list entry (admin)", "security": person,
-                "parameters": [path_param("list", "whitelist | hotlist"), path_param("plate", "GA 36 plate")],
+                "parameters": [path_param("list", "whitelist | hotlist"), path_param("plate", "GA 36 plate"), query_param("reason", "why, for the audit log", false)],
                 "responses": responses("200", json!({"description": "New lists version"}), &["400", "401", "403", "404"])}},
             "/plates/{plate}/passages": {"get": {"summary": "A plate's passages across all checkpoints in time order; audited",
                 "security": person,

@@ -67,7 +67,24 @@ async fn lists_have_an_etag_and_304_when_unchanged() {
             .bearer_auth(&admin)
             .send()
     };
-    assert_eq!(del("晋H93513").await.unwrap().status(), 200);
+    let resp = app
+        .http
+        .delete(app.url(&format!(
+            "/api/v1/lists/hotlist/entries/{}?reason={}",
+            enc("晋H93513"),
+            enc("举报核实为误报")
+        )))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let auditor = app.login("auditor").await;
+    let (_, lines) = app
+        .get_json(&auditor, "/api/v1/audit?what=list.remove")
+        .await;
+    assert_eq!(lines[0]["reason"], "举报核实为误报");
+    assert_eq!(lines[0]["detail"]["plate"], "晋H93513");
     assert_eq!(del("晋H93513").await.unwrap().status(), 404);
     let ListsFetch::Fresh { lists, .. } = app.cp1().get_lists(etag2.as_deref()).await.unwrap()
     else {

@@ -245,6 +245,23 @@ async fn pages_switch_to_english_and_show_each_outcomes_fields() {
         ("legal_basis", ""),
     ];
     assert_eq!(post_form(&app, &cookie, &url, &form).await, 400);
+    // In English, the error page is English too.
+    let resp = app
+        .http
+        .post(app.url(&url))
+        .header("cookie", &both)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("action=outcome&outcome=fined&fine_yuan=3000&legal_basis=")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains("Something went wrong") && html.contains("legal_basis: required"),
+        "{html}"
+    );
+    assert!(!html.contains("出错了"), "{html}");
     let form = [
         ("action", "outcome"),
         ("outcome", "fined"),

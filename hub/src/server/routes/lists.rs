@@ -126,8 +126,15 @@ pub async fn remove_entry(
     person: &Person,
     list: ListName,
     plate: &PlateText,
+    reason: Option<&str>,
 ) -> Result<u64, ApiError> {
     editor(person)?;
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    if reason.is_some_and(|r| r.chars().count() > 500) {
+        return Err(ApiError::BadRequest(
+            "reason: longer than 500 characters".into(),
+        ));
+    }
     let version = state
         .store
         .remove_list_entry(list, plate)?
@@ -136,7 +143,7 @@ pub async fn remove_entry(
         at: state.clock.now(),
         who: person.name().to_owned(),
         what: "list.remove".into(),
-        reason: None,
+        reason: reason.map(str::to_owned),
         detail: serde_json::json!({"list": list, "plate": plate}),
     })?;
     state.store.flush().await?;
@@ -155,15 +162,22 @@ pub async fn add(
     Ok(HttpResponse::Ok().json(serde_json::json!({"version": version})))
 }
 
-/// `DELETE /api/v1/lists/{list}/entries/{plate}`.
+/// Query of a removal: why, for the audit log (optional: an entry can simply be done).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct RemoveQuery {
+    pub reason: Option<String>,
+}
+
+/// `DELETE /api/v1/lists/{list}/entries/{plate}?reason=`.
 pub async fn remove(
     state: web::Data<AppState>,
     person: Person,
     path: web::Path<(String, String)>,
+    q: web::Query<RemoveQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let list = list_name(&path.0)?;
     let plate =
         PlateText::parse(&path.1).map_err(|e| ApiError::BadRequest(format!("plate: {e}")))?;
-    let version = remove_entry(&state, &person, list, &plate).await?;
+    let version = remove_entry(&state, &person, list, &plate, q.reason.as_deref()).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"version": version})))
 }
