@@ -136,3 +136,81 @@ async fn the_language_switch_turns_every_page_english_and_back() {
     assert_eq!(b.text("h1").await, "车牌查询");
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tip_filed_on_the_tablet_finds_its_truck_and_its_reward_is_paid() {
+    let b = Browser::start().await;
+    let (p, _) = seed_incident(&b.app, CP1, "晋H93513", 1).await;
+    b.log_in("investigator1").await;
+    b.goto("/tips/new").await;
+    b.wait_for("#tip-form", Duration::from_secs(5)).await;
+    // The caller heard the plate but one character: 晋H935?3.
+    b.fill("#tip-name", "王五").await;
+    b.fill("#tip-phone", "13912345678").await;
+    b.fill("#tip-plate", "晋H935?3").await;
+    b.fill("#tip-place", "G228 滦平段").await;
+    b.fill("#tip-said", "一辆敞篷运煤车往北去了").await;
+    // datetime-local inputs take Beijing time; set them as the picker would.
+    let beijing = |t: chrono::DateTime<chrono::Utc>| {
+        (t + chrono::Duration::hours(8))
+            .format("%Y-%m-%dT%H:%M")
+            .to_string()
+    };
+    let now = chrono::Utc::now();
+    b.js(&format!(
+        "document.getElementById('tip-received').value = '{}'; document.getElementById('tip-from').value = '{}'; document.getElementById('tip-to').value = '{}'; return null;",
+        beijing(now),
+        beijing(now - chrono::Duration::hours(2)),
+        beijing(now + chrono::Duration::hours(1)),
+    ))
+    .await;
+    b.click("#tip-submit").await;
+    // The tip's page shows the truck the checkpoint saw, ranked, with its photo.
+    let hit = b
+        .wait_for(
+            &format!("#crosscheck #match-{}", p.id),
+            Duration::from_secs(5),
+        )
+        .await;
+    assert!(hit.text().await.unwrap().contains("晋H93513"));
+    b.click("#verdict-verified").await;
+    b.click(&format!("#proof-{}", p.id)).await;
+    b.click("#verdict-submit").await;
+    let t = b.app.login("investigator1").await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let case = loop {
+        let (_, tips) = b.app.get_json(&t, "/api/v1/tips").await;
+        if tips[0]["status"] == "verified" {
+            break tips[0]["case_id"].as_str().unwrap().to_owned();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the verdict was not recorded: {tips}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // The ledger owes the caller the reward; paying it is one touch.
+    b.goto("/rewards").await;
+    b.wait_for(&format!("#mark-paid-{case}"), Duration::from_secs(5))
+        .await;
+    b.click(&format!("#mark-paid-{case}")).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_, ledger) = b.app.get_json(&t, "/api/v1/rewards").await;
+        if !ledger[0]["paid_at"].is_null() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not marked paid: {ledger}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    b.wait_for(&format!("#reward-{case}"), Duration::from_secs(5))
+        .await;
+    assert!(
+        b.client
+            .find(Locator::Css(&format!("#mark-paid-{case}")))
+            .await
+            .is_err(),
+        "paid once"
+    );
+    b.close().await;
+}

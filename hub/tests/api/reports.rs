@@ -156,3 +156,46 @@ async fn report_counts_per_china_day_county_and_checkpoint() {
         "three kinds on the 29th, one on the 28th, 7 outcome bars"
     );
 }
+
+#[tokio::test]
+async fn the_ledger_counts_tips_and_rewards_on_the_county_line() {
+    let app = TestApp::spawn().await;
+    let inv = app.login("investigator1").await;
+    let (_, case, _) = crate::tips::verified_case(&app, &inv).await;
+    let admin = app.login("admin").await;
+    let today = hub::store::china_day(app.now());
+    let due_day = hub::store::china_day(app.now() + chrono::Duration::days(10));
+    let county_line = |rows: &serde_json::Value, day: chrono::NaiveDate| -> serde_json::Value {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| {
+                r["county"] == COUNTY1 && r["checkpoint"].is_null() && r["day"] == day.to_string()
+            })
+            .cloned()
+            .unwrap_or_else(|| panic!("no county line for {day}: {rows}"))
+    };
+    let range = format!("/api/v1/reports?from={today}&to={due_day}");
+    let (s, rows) = app.get_json(&admin, &range).await;
+    assert_eq!(s, 200, "{rows}");
+    assert_eq!(county_line(&rows, today)["tips"], 1, "the tip filed today");
+    assert_eq!(
+        county_line(&rows, due_day)["rewards_due"],
+        1,
+        "the reward falls due ten days on"
+    );
+    let (s, v) = app
+        .post_json(&inv, &format!("/api/v1/rewards/{case}/paid"), &json!({}))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (_, rows) = app.get_json(&admin, &range).await;
+    assert_eq!(county_line(&rows, today)["rewards_paid"], 1, "paid today");
+    // The CSV carries the same columns.
+    let csv = app
+        .get_csv(
+            &admin,
+            &format!("/api/v1/reports.csv?from={today}&to={today}"),
+        )
+        .await;
+    assert!(csv.lines().next().unwrap().contains("tips"), "{csv}");
+}
