@@ -35,9 +35,10 @@ deps:
 build: deps
 	$(CARGO) build --workspace --release
 
+# The whole-system tests (package e2e) run the hub and checkpoint binaries; cargo
+# builds a package's binaries for its integration tests, with the test build's
+# features (a separate `cargo build` would compile the dependencies a second time).
 test: deps
-	# The whole-system tests (package e2e) run the hub and checkpoint binaries.
-	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace --no-fail-fast
 
 bench: deps
