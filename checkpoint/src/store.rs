@@ -34,7 +34,7 @@ use hub::api::{Incident, IncidentId, Lists, Passage, PassageId, Sha256};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use sha2::Digest;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
-use sled::Transactional;
+use sled_gate::Gated;
 
 /// What can go wrong in the log.
 #[derive(Debug, thiserror::Error)]
@@ -208,7 +208,7 @@ impl Store {
 
     /// Flushes everything to disk.
     pub fn flush(&self) -> Result<()> {
-        self.db.flush()?;
+        sled_gate::flush(&self.db)?;
         Ok(())
     }
 
@@ -249,7 +249,7 @@ impl Store {
             &self.evidence_refs,
             &self.outbox,
         ];
-        let res = trees.as_slice().transaction(|t| -> Tx<Option<u64>> {
+        let res = trees.as_slice().transact(|t| -> Tx<Option<u64>> {
             let [passages, incidents_t, evidence, refs, outbox] = t.as_slice() else {
                 unreachable!("five trees")
             };
@@ -290,7 +290,7 @@ impl Store {
         let Some(queued) = flatten(res)? else {
             return Ok(false);
         };
-        self.db.flush()?;
+        sled_gate::flush(&self.db)?;
         self.depth.fetch_add(queued, Ordering::Relaxed);
         Ok(true)
     }
@@ -388,7 +388,7 @@ impl Store {
     /// crash, the records would be sent again and the hub would count duplicates.
     pub fn ack(&self, entries: &[OutboxEntry]) -> Result<()> {
         let trees = [&self.outbox, &self.passages, &self.incidents];
-        let res = trees.as_slice().transaction(|t| -> Tx<u64> {
+        let res = trees.as_slice().transact(|t| -> Tx<u64> {
             let [outbox, passages, incidents] = t.as_slice() else {
                 unreachable!("three trees")
             };
@@ -430,7 +430,7 @@ impl Store {
             at: Utc::now(),
         };
         let bytes = encode(&f)?;
-        let res = (&self.outbox, &self.failed).transaction(|(outbox, failed)| -> Tx<bool> {
+        let res = (&self.outbox, &self.failed).transact(|(outbox, failed)| -> Tx<bool> {
             if outbox.remove(&entry.seq.to_be_bytes()[..])?.is_none() {
                 return Ok(false);
             }
@@ -440,7 +440,7 @@ impl Store {
         if flatten(res)? {
             self.depth.fetch_sub(1, Ordering::Relaxed);
         }
-        self.db.flush()?;
+        sled_gate::flush(&self.db)?;
         Ok(())
     }
 
@@ -479,7 +479,7 @@ impl Store {
     pub fn put_lists(&self, lists: &Lists, etag: Option<&str>) -> Result<()> {
         let l = encode(lists)?;
         let e = etag.map(|e| encode(&e.to_owned())).transpose()?;
-        let res = self.meta.transaction(|meta| -> Tx<()> {
+        let res = self.meta.transact(|meta| -> Tx<()> {
             meta.insert(LISTS, l.as_slice())?;
             match &e {
                 Some(e) => meta.insert(LISTS_ETAG, e.as_slice())?,
@@ -488,7 +488,7 @@ impl Store {
             Ok(())
         });
         flatten(res)?;
-        self.db.flush()?;
+        sled_gate::flush(&self.db)?;
         Ok(())
     }
 
@@ -609,7 +609,7 @@ impl Store {
         let env = encode(&updated)?;
         let id = p.passage.id;
         let trees = [&self.passages, &self.evidence, &self.evidence_refs];
-        let res = trees.as_slice().transaction(|t| -> Tx<(u64, u64)> {
+        let res = trees.as_slice().transact(|t| -> Tx<(u64, u64)> {
             let [passages, evidence, refs] = t.as_slice() else {
                 unreachable!("three trees")
             };
@@ -634,7 +634,7 @@ impl Store {
     fn remove_passage(&self, p: &StoredPassage, sweep: &mut Sweep) -> Result<()> {
         let id = p.passage.id;
         let trees = [&self.passages, &self.evidence, &self.evidence_refs];
-        let res = trees.as_slice().transaction(|t| -> Tx<Option<(u64, u64)>> {
+        let res = trees.as_slice().transact(|t| -> Tx<Option<(u64, u64)>> {
             let [passages, evidence, refs] = t.as_slice() else {
                 unreachable!("three trees")
             };
@@ -661,7 +661,7 @@ impl Store {
 
     fn remove_incident(&self, i: &StoredIncident, sweep: &mut Sweep) -> Result<()> {
         let id = i.incident.id;
-        let res = self.incidents.transaction(|incidents| -> Tx<Option<u64>> {
+        let res = self.incidents.transact(|incidents| -> Tx<Option<u64>> {
             let Some(cur) = incidents.get(id.as_bytes())? else {
                 return Ok(None);
             };
@@ -684,7 +684,7 @@ impl Store {
     #[doc(hidden)]
     pub fn corrupt_for_test(&self, tree: &str, key: &[u8], bytes: &[u8]) -> Result<()> {
         self.db.open_tree(tree)?.insert(key, bytes)?;
-        self.db.flush()?;
+        sled_gate::flush(&self.db)?;
         Ok(())
     }
 }

@@ -45,7 +45,7 @@ impl Store {
             }
         }
         self.meta.insert(SCOPED, &[1u8][..])?;
-        self.db.flush()?;
+        sled_gate::flush(&self.db)?;
         if n > 0 {
             tracing::info!(keys = n, "evidence scope backfilled for older passages");
         }

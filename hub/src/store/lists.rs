@@ -3,7 +3,7 @@
 //! served: a checkpoint must not stop trucks on a watch that has run out.
 
 use chrono::{DateTime, Utc};
-use sled::Transactional;
+use sled_gate::Gated;
 
 use crate::api::{ListEntry, ListName, Lists};
 
@@ -57,7 +57,7 @@ impl Store {
                 )
             })
             .collect();
-        let res = (&self.lists, &self.meta).transaction(|(lists, meta)| {
+        let res = (&self.lists, &self.meta).transact(|(lists, meta)| {
             for (k, v) in &rows {
                 lists.insert(k.as_slice(), v.as_slice())?;
             }

@@ -56,7 +56,8 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
-use sled::{Transactional, Tree};
+use sled::Tree;
+use sled_gate::Gated;
 
 use crate::api::{
     ActionKind, ActionRequest, CheckpointId, County, HistoryEntry, Incident, IncidentId,
@@ -301,14 +302,21 @@ impl Store {
     }
 
     /// Makes everything written so far durable.
+    ///
+    /// On tokio's blocking pool, not sled's `flush_async`: that one parks the flush
+    /// on sled's own small I/O pool, whose threads then wait for a log write queued
+    /// behind them (see `sled_gate`).
     pub async fn flush(&self) -> Result<()> {
-        self.db.flush_async().await?;
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || sled_gate::flush(&db))
+            .await
+            .map_err(|e| sled::Error::Io(std::io::Error::other(e)))??;
         Ok(())
     }
 
     /// [`Store::flush`] for synchronous callers (CLI, shutdown).
     pub fn flush_blocking(&self) -> Result<()> {
-        self.db.flush()?;
+        sled_gate::flush(&self.db)?;
         Ok(())
     }
 
@@ -337,7 +345,7 @@ impl Store {
             created_at: Utc::now(),
         };
         let bytes = encode(&rec);
-        let res = (&self.checkpoints, &self.tokens).transaction(|(cps, tokens)| {
+        let res = (&self.checkpoints, &self.tokens).transact(|(cps, tokens)| {
             if let Some(old) = cps.get(id.as_str())? {
                 let old: CheckpointRecord =
                     decode("checkpoints", &old).map_err(ConflictableTransactionError::Abort)?;
@@ -357,7 +365,7 @@ impl Store {
 
     /// Revokes a checkpoint's token; `false` when there is no such checkpoint.
     pub fn revoke_checkpoint(&self, id: &CheckpointId) -> Result<bool> {
-        let res = (&self.checkpoints, &self.tokens).transaction(|(cps, tokens)| {
+        let res = (&self.checkpoints, &self.tokens).transact(|(cps, tokens)| {
             let Some(old) = cps.get(id.as_str())? else {
                 return Ok(false);
             };
@@ -470,7 +478,7 @@ impl Store {
             &self.checkpoint_idx,
             &self.evidence_scope,
         )
-            .transaction(|(passages, plates, cps, scopes)| {
+            .transact(|(passages, plates, cps, scopes)| {
                 let mut n = Ingested {
                     accepted: 0,
                     duplicates: dup_in_batch,
@@ -603,7 +611,7 @@ impl Store {
             &self.county_idx,
             &self.status_idx,
         )
-            .transaction(|(incidents, times, counties, statuses)| {
+            .transact(|(incidents, times, counties, statuses)| {
                 let mut n = Ingested {
                     accepted: 0,
                     duplicates: dup_in_batch,
@@ -681,7 +689,7 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<IncidentRecord> {
         let audit_key = self.db.generate_id()?.to_be_bytes();
-        let res = (&self.incidents, &self.status_idx, &self.audit).transaction(|(incidents, statuses, audit)| {
+        let res = (&self.incidents, &self.status_idx, &self.audit).transact(|(incidents, statuses, audit)| {
             let abort = ConflictableTransactionError::Abort;
             let Some(b) = incidents.get(id.as_bytes())? else {
                 return Err(abort(StoreError::NotFound(format!("incident {id}"))));
@@ -799,7 +807,7 @@ impl Store {
     pub fn put_list_entry(&self, list: ListName, entry: &ListEntry) -> Result<u64> {
         let key = [&[list_byte(list)][..], entry.plate.as_str().as_bytes()].concat();
         let bytes = encode(entry);
-        let res = (&self.lists, &self.meta).transaction(|(lists, meta)| {
+        let res = (&self.lists, &self.meta).transact(|(lists, meta)| {
             lists.insert(key.as_slice(), bytes.as_slice())?;
             bump(meta)
         });
@@ -809,7 +817,7 @@ impl Store {
     /// Removes an entry; the new version, or `None` when there was no such entry.
     pub fn remove_list_entry(&self, list: ListName, plate: &PlateText) -> Result<Option<u64>> {
         let key = [&[list_byte(list)][..], plate.as_str().as_bytes()].concat();
-        let res = (&self.lists, &self.meta).transaction(|(lists, meta)| {
+        let res = (&self.lists, &self.meta).transact(|(lists, meta)| {
             if lists.remove(key.as_slice())?.is_none() {
                 return Ok(None);
             }

@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
-use sled::{Transactional, Tree};
+use sled::Tree;
+use sled_gate::Gated;
 
 use super::{
     bump, decode, encode, flatten, list_byte, AuditEntry, CheckpointRecord, Result, Store,
@@ -132,7 +133,7 @@ impl Store {
         };
         let audit_key = self.db.generate_id()?.to_be_bytes();
         let t = &self.tip_trees;
-        let res = (&t.tips, &t.cases, &self.audit).transaction(|(tips, cases, log)| {
+        let res = (&t.tips, &t.cases, &self.audit).transact(|(tips, cases, log)| {
             tips.insert(&tip.id.as_bytes()[..], encode(tip))?;
             cases.insert(&case.id.as_bytes()[..], encode(&case))?;
             log.insert(&audit_key[..], encode(audit))?;
@@ -189,7 +190,7 @@ impl Store {
     pub fn link_tip(&self, id: &TipId, to: &CaseId, audit: &AuditEntry) -> Result<CaseRecord> {
         let audit_key = self.db.generate_id()?.to_be_bytes();
         let t = &self.tip_trees;
-        let res = (&t.tips, &t.cases, &self.audit).transaction(|(tips, cases, log)| {
+        let res = (&t.tips, &t.cases, &self.audit).transact(|(tips, cases, log)| {
             let mut tip: TipRecord = get(tips, "tips", id.as_bytes(), || format!("tip {id}"))?;
             if tip.status != TipStatus::Open {
                 return abort(StoreError::InvalidAction(
@@ -239,7 +240,7 @@ impl Store {
     ) -> Result<CaseRecord> {
         let audit_key = self.db.generate_id()?.to_be_bytes();
         let t = &self.tip_trees;
-        let res = (&t.tips, &t.cases, &t.rewards, &self.audit).transaction(
+        let res = (&t.tips, &t.cases, &t.rewards, &self.audit).transact(
             |(tips, cases, rewards, log)| {
                 let first: TipRecord = get(tips, "tips", tip.as_bytes(), || format!("tip {tip}"))?;
                 let cid = first.case_id;
@@ -312,7 +313,7 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<Reward> {
         let audit_key = self.db.generate_id()?.to_be_bytes();
-        let res = (&self.tip_trees.rewards, &self.audit).transaction(|(rewards, log)| {
+        let res = (&self.tip_trees.rewards, &self.audit).transact(|(rewards, log)| {
             let mut r: Reward = get(rewards, "rewards", case.as_bytes(), || {
                 format!("reward of case {case}")
             })?;
@@ -344,7 +345,7 @@ impl Store {
             entry.plate.as_str().as_bytes(),
         ]
         .concat();
-        let res = (&self.tip_trees.cases, &self.lists, &self.meta, &self.audit).transaction(
+        let res = (&self.tip_trees.cases, &self.lists, &self.meta, &self.audit).transact(
             |(cases, lists, meta, log)| {
                 let mut c: CaseRecord =
                     get(cases, "cases", case.as_bytes(), || format!("case {case}"))?;
