@@ -240,8 +240,8 @@ impl Store {
     ) -> Result<CaseRecord> {
         let audit_key = self.db.generate_id()?.to_be_bytes();
         let t = &self.tip_trees;
-        let res = (&t.tips, &t.cases, &t.rewards, &self.audit).transact(
-            |(tips, cases, rewards, log)| {
+        let res =
+            (&t.tips, &t.cases, &t.rewards, &self.audit).transact(|(tips, cases, rewards, log)| {
                 let first: TipRecord = get(tips, "tips", tip.as_bytes(), || format!("tip {tip}"))?;
                 let cid = first.case_id;
                 let mut case: CaseRecord =
@@ -286,8 +286,7 @@ impl Store {
                 }
                 log.insert(&audit_key[..], encode(audit))?;
                 Ok(case)
-            },
-        );
+            });
         flatten(res)
     }
 
