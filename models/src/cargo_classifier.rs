@@ -9,16 +9,14 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
-use tract_onnx::prelude::*;
 
 use crate::ctc;
 use crate::manifest::ManifestError;
 use crate::plate_detector::{crop_box, read_table, table_from_toml, BBox};
 use crate::preprocess::{self, Crop, MAX_OVERSAMPLE};
-use crate::runtime::{self, inference, model_error};
+use crate::runtime::{self, inference, Network};
 use crate::Error;
 
 /// The network's output names, in the order the plan returns them.
@@ -198,13 +196,6 @@ impl CargoClassifierSpec {
     }
 }
 
-/// Run state and input of the plan, reused crop after crop.
-#[derive(Debug)]
-struct Scratch {
-    state: TypedSimpleState,
-    input: Arc<Tensor>,
-}
-
 /// The cargo classifier, loaded once and ready to run.
 ///
 /// `Send + Sync`; concurrent calls wait for each other: give each worker its own
@@ -212,8 +203,7 @@ struct Scratch {
 #[derive(Debug)]
 pub struct CargoClassifier {
     spec: CargoClassifierSpec,
-    plan: Arc<TypedSimplePlan>,
-    scratch: Mutex<Scratch>,
+    net: Network<()>,
 }
 
 impl CargoClassifier {
@@ -227,30 +217,19 @@ impl CargoClassifier {
     }
 
     /// Builds a classifier from ONNX bytes and a spec in hand; `path` only names
-    /// the model in errors.
+    /// the model in errors. The heads must be `[1, covers]` and `[1, materials]`.
     pub fn from_onnx(onnx: &[u8], spec: CargoClassifierSpec, path: &Path) -> Result<Self, Error> {
-        let err = model_error(path);
-        let (h, w) = (spec.height as usize, spec.width as usize);
-        let plan = runtime::parse(onnx, &OUTPUTS)
-            .and_then(|m| runtime::plan_for(m, h, w))
-            .map_err(&err)?;
-        let scratch = Self::new_scratch(&plan, &spec).map_err(&err)?;
-        let classifier = CargoClassifier {
-            spec,
-            plan,
-            scratch: Mutex::new(scratch),
-        };
-        classifier.check_contract().map_err(&err)?;
-        Ok(classifier)
+        let expected = [vec![1, spec.covers.len()], vec![1, spec.materials.len()]];
+        let size = (spec.height as usize, spec.width as usize);
+        let net = Network::load(onnx, &OUTPUTS, size, &expected, path)?;
+        Ok(CargoClassifier { spec, net })
     }
 
     /// Another classifier over the same loaded network, with its own run state.
     pub fn try_clone(&self) -> Result<Self, Error> {
-        let scratch = Self::new_scratch(&self.plan, &self.spec).map_err(inference)?;
         Ok(CargoClassifier {
             spec: self.spec.clone(),
-            plan: self.plan.clone(),
-            scratch: Mutex::new(scratch),
+            net: self.net.try_clone()?,
         })
     }
 
@@ -259,57 +238,15 @@ impl CargoClassifier {
         &self.spec
     }
 
-    fn new_scratch(
-        plan: &Arc<TypedSimplePlan>,
-        spec: &CargoClassifierSpec,
-    ) -> TractResult<Scratch> {
-        Ok(Scratch {
-            state: plan.spawn()?,
-            input: Arc::new(Tensor::zero::<f32>(&[
-                1,
-                3,
-                spec.height as usize,
-                spec.width as usize,
-            ])?),
-        })
-    }
-
-    fn check_contract(&self) -> anyhow::Result<()> {
-        let mut scratch = self.lock();
-        let input = scratch.input.clone();
-        let out = scratch.state.run(tvec![input.into_tvalue()])?;
-        let shapes: Vec<&[usize]> = out.iter().map(|o| o.shape()).collect();
-        let (c, m) = (self.spec.covers.len(), self.spec.materials.len());
-        anyhow::ensure!(
-            shapes.len() == 2 && shapes[0] == [1, c] && shapes[1] == [1, m],
-            "outputs (cover, material) have shapes {shapes:?}; the manifest expects [1, {c}] and [1, {m}]"
-        );
-        Ok(())
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Scratch> {
-        runtime::lock_or_renew(&self.scratch, || Self::new_scratch(&self.plan, &self.spec))
-    }
-
     /// Classifies one load crop of any size and pixel format (an image with no
     /// pixels is [`Error::EmptyImage`]).
     pub fn classify<C: Crop + ?Sized>(&self, crop: &C) -> Result<CargoRead, Error> {
         let (h, w) = (self.spec.height, self.spec.width);
         let rgb = preprocess::bounded_rgb(crop.crop_ref(), w * MAX_OVERSAMPLE, h * MAX_OVERSAMPLE)?;
-        let mut guard = self.lock();
-        let scratch = &mut *guard;
-        {
-            let input = Arc::make_mut(&mut scratch.input);
-            let mut view = input.to_plain_array_view_mut::<f32>().map_err(inference)?;
-            let dst = view
-                .as_slice_mut()
-                .ok_or_else(|| inference(anyhow::anyhow!("input not contiguous")))?;
-            preprocess::resize_into(&rgb, w, h, dst);
-        }
-        let out = scratch
-            .state
-            .run(tvec![scratch.input.clone().into_tvalue()])
-            .map_err(inference)?;
+        let ((), out) = self
+            .net
+            .lock()
+            .run(|dst| preprocess::resize_into(&rgb, w, h, dst))?;
         let head = |ix: usize| -> Result<(usize, f32), Error> {
             let view = out[ix].to_plain_array_view::<f32>().map_err(inference)?;
             let logits = view

@@ -18,16 +18,14 @@
 //! reader: a perspective warp of the corner quad, with the contract's margins.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
 
 use image::imageops;
 use image::{Rgb, RgbImage};
 use serde::{Deserialize, Serialize};
-use tract_onnx::prelude::*;
 
 use crate::manifest::ManifestError;
 use crate::preprocess::{self, Crop};
-use crate::runtime::{self, inference, model_error};
+use crate::runtime::{self, inference, Network};
 use crate::Error;
 
 /// The network's output names, in the order the plan returns them.
@@ -627,14 +625,14 @@ pub fn nms<T: Scored>(items: &mut Vec<T>, iou: f32) {
     items.truncate(kept);
 }
 
-/// The plan's per-worker state: run state, input tensor, output buffers.
-#[derive(Debug)]
-struct Scratch {
-    state: TypedSimpleState,
-    /// The `[1, 3, H, W]` input, refilled in place frame after frame.
-    input: Arc<Tensor>,
-    /// Decoded detections, reused frame after frame.
-    dets: Detections,
+/// The head shapes the manifest implies: `[1, 14, H/8, W/8]`, `[1, 10, H/16, W/16]`.
+fn head_shapes(s: &PlateDetectorSpec) -> ([usize; 4], [usize; 4]) {
+    let (h, w) = (s.height as usize, s.width as usize);
+    let (ps, rs) = (s.plate_stride as usize, s.region_stride as usize);
+    (
+        [1, PLATE_CHANNELS, h / ps, w / ps],
+        [1, REGION_CHANNELS, h / rs, w / rs],
+    )
 }
 
 /// The plate / vehicle / load detector, loaded once and ready to run.
@@ -645,8 +643,8 @@ struct Scratch {
 #[derive(Debug)]
 pub struct PlateDetector {
     spec: PlateDetectorSpec,
-    plan: Arc<TypedSimplePlan>,
-    scratch: Mutex<Scratch>,
+    /// The run state's extra buffers: decoded detections, reused frame after frame.
+    net: Network<Detections>,
 }
 
 impl PlateDetector {
@@ -663,77 +661,23 @@ impl PlateDetector {
     /// Builds a detector from ONNX bytes and a spec in hand; `path` only names
     /// the model in errors.
     pub fn from_onnx(onnx: &[u8], spec: PlateDetectorSpec, path: &Path) -> Result<Self, Error> {
-        let err = model_error(path);
-        let (h, w) = (spec.height as usize, spec.width as usize);
-        let plan = runtime::parse(onnx, &OUTPUTS)
-            .and_then(|m| runtime::plan_for(m, h, w))
-            .map_err(&err)?;
-        let scratch = Self::new_scratch(&plan, &spec).map_err(&err)?;
-        let detector = PlateDetector {
-            spec,
-            plan,
-            scratch: Mutex::new(scratch),
-        };
-        detector.check_contract().map_err(&err)?;
-        Ok(detector)
+        let (p, r) = head_shapes(&spec);
+        let size = (spec.height as usize, spec.width as usize);
+        let net = Network::load(onnx, &OUTPUTS, size, &[p.to_vec(), r.to_vec()], path)?;
+        Ok(PlateDetector { spec, net })
     }
 
     /// Another detector over the same loaded network, with its own run state.
     pub fn try_clone(&self) -> Result<Self, Error> {
-        let scratch = Self::new_scratch(&self.plan, &self.spec).map_err(inference)?;
         Ok(PlateDetector {
             spec: self.spec.clone(),
-            plan: self.plan.clone(),
-            scratch: Mutex::new(scratch),
+            net: self.net.try_clone()?,
         })
     }
 
     /// What the manifest said about the network.
     pub fn spec(&self) -> &PlateDetectorSpec {
         &self.spec
-    }
-
-    fn new_scratch(plan: &Arc<TypedSimplePlan>, spec: &PlateDetectorSpec) -> TractResult<Scratch> {
-        Ok(Scratch {
-            state: plan.spawn()?,
-            input: Arc::new(Tensor::zero::<f32>(&[
-                1,
-                3,
-                spec.height as usize,
-                spec.width as usize,
-            ])?),
-            dets: Detections::default(),
-        })
-    }
-
-    /// The head shapes the manifest implies: `[1, 14, H/8, W/8]`, `[1, 10, H/16, W/16]`.
-    fn head_shapes(&self) -> ([usize; 4], [usize; 4]) {
-        let s = &self.spec;
-        let (h, w) = (s.height as usize, s.width as usize);
-        let (ps, rs) = (s.plate_stride as usize, s.region_stride as usize);
-        (
-            [1, PLATE_CHANNELS, h / ps, w / ps],
-            [1, REGION_CHANNELS, h / rs, w / rs],
-        )
-    }
-
-    /// Runs a blank input once and checks the head shapes, so a Python/Rust
-    /// disagreement fails at load, not on the first truck (and warms the plan).
-    fn check_contract(&self) -> anyhow::Result<()> {
-        let mut scratch = self.lock();
-        let input = scratch.input.clone();
-        let out = scratch.state.run(tvec![input.into_tvalue()])?;
-        let (p, r) = self.head_shapes();
-        let shapes: Vec<&[usize]> = out.iter().map(|o| o.shape()).collect();
-        anyhow::ensure!(
-            shapes.len() == 2 && shapes[0] == p && shapes[1] == r,
-            "outputs (plate, region) have shapes {shapes:?}; the manifest implies {p:?} and {r:?}"
-        );
-        Ok(())
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Scratch> {
-        runtime::lock_or_renew(&self.scratch, || Self::new_scratch(&self.plan, &self.spec))
     }
 
     /// Finds plates, vehicles and loads in a frame of any size and pixel format.
@@ -773,21 +717,9 @@ impl PlateDetector {
         );
         let rgb = preprocess::bounded_rgb(crop, bw, bh)?;
 
-        let mut guard = self.lock();
-        let scratch = &mut *guard;
-        // Unique unless tract kept the last input; then this copies once.
-        let input = Arc::make_mut(&mut scratch.input);
-        let lb = {
-            let mut view = input.to_plain_array_view_mut::<f32>().map_err(inference)?;
-            let dst = view
-                .as_slice_mut()
-                .ok_or_else(|| inference(anyhow::anyhow!("input not contiguous")))?;
-            letterbox_into(&rgb, in_w, in_h, self.spec.pad, dst)
-        };
-        let outputs = scratch
-            .state
-            .run(tvec![scratch.input.clone().into_tvalue()])
-            .map_err(inference)?;
+        let mut scratch = self.net.lock();
+        let (lb, outputs) =
+            scratch.run(|dst| letterbox_into(&rgb, in_w, in_h, self.spec.pad, dst))?;
         // Undo the bounding step too: frame pixels are the caller's frame.
         let lb = Letterbox {
             scale: lb.scale * rgb.width() as f32 / fw as f32,
@@ -795,8 +727,8 @@ impl PlateDetector {
             frame_h: fh,
         };
 
-        let (p, r) = self.head_shapes();
-        let dets = &mut scratch.dets;
+        let (p, r) = head_shapes(&self.spec);
+        let dets = &mut scratch.extra;
         dets.clear();
         let plate = outputs[0].to_plain_array_view::<f32>().map_err(inference)?;
         let plate = plate

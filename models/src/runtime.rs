@@ -3,7 +3,7 @@
 //! mutex and renew it when a panic mid-run poisoned it.
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use tract_onnx::prelude::*;
 
@@ -74,5 +74,116 @@ pub(crate) fn lock_or_renew<S>(
             slot.clear_poison();
             g
         }
+    }
+}
+
+/// A network's per-worker run state: tract's state, the `[1, 3, H, W]` input
+/// refilled in place call after call, and whatever buffers the wrapper reuses.
+#[derive(Debug)]
+pub(crate) struct RunState<X> {
+    pub state: TypedSimpleState,
+    pub input: Arc<Tensor>,
+    pub extra: X,
+}
+
+/// One single-input network, planned once, with one run state behind a mutex.
+///
+/// The detector and the cargo classifier wrap one each; `try_clone` gives another
+/// worker its own run state over the same plan.
+#[derive(Debug)]
+pub(crate) struct Network<X> {
+    plan: Arc<TypedSimplePlan>,
+    h: usize,
+    w: usize,
+    scratch: Mutex<RunState<X>>,
+}
+
+impl<X> RunState<X> {
+    /// Fills the input in place with `fill` and runs the plan on it; what `fill`
+    /// returned and the outputs.
+    pub fn run<R>(
+        &mut self,
+        fill: impl FnOnce(&mut [f32]) -> R,
+    ) -> Result<(R, TVec<TValue>), Error> {
+        let filled = {
+            // Unique unless tract kept the last input; then this copies once.
+            let input = Arc::make_mut(&mut self.input);
+            let mut view = input.to_plain_array_view_mut::<f32>().map_err(inference)?;
+            let dst = view
+                .as_slice_mut()
+                .ok_or_else(|| inference(anyhow::anyhow!("input not contiguous")))?;
+            fill(dst)
+        };
+        let out = self
+            .state
+            .run(tvec![self.input.clone().into_tvalue()])
+            .map_err(inference)?;
+        Ok((filled, out))
+    }
+}
+
+impl<X: Default> Network<X> {
+    /// Parses, pins to `[1, 3, h, w]`, optimises and plans `onnx`, then runs a
+    /// blank input once and checks that `outputs` come back with the `expected`
+    /// shapes, so a Python/Rust disagreement fails at load, not on the first
+    /// truck (and the plan is warm). `path` only names the model in errors.
+    pub fn load(
+        onnx: &[u8],
+        outputs: &[&str],
+        (h, w): (usize, usize),
+        expected: &[Vec<usize>],
+        path: &Path,
+    ) -> Result<Self, Error> {
+        let err = model_error(path);
+        let plan = parse(onnx, outputs)
+            .and_then(|m| plan_for(m, h, w))
+            .map_err(&err)?;
+        let scratch = Self::new_state(&plan, h, w).map_err(&err)?;
+        let net = Network {
+            plan,
+            h,
+            w,
+            scratch: Mutex::new(scratch),
+        };
+        net.check_shapes(outputs, expected).map_err(&err)?;
+        Ok(net)
+    }
+
+    /// Another handle on the same plan, with its own run state.
+    pub fn try_clone(&self) -> Result<Self, Error> {
+        Ok(Network {
+            plan: self.plan.clone(),
+            h: self.h,
+            w: self.w,
+            scratch: Mutex::new(Self::new_state(&self.plan, self.h, self.w).map_err(inference)?),
+        })
+    }
+
+    /// The run state, renewed first if a panic mid-run poisoned it.
+    pub fn lock(&self) -> MutexGuard<'_, RunState<X>> {
+        lock_or_renew(&self.scratch, || {
+            Self::new_state(&self.plan, self.h, self.w)
+        })
+    }
+
+    fn new_state(plan: &Arc<TypedSimplePlan>, h: usize, w: usize) -> TractResult<RunState<X>> {
+        Ok(RunState {
+            state: plan.spawn()?,
+            input: Arc::new(Tensor::zero::<f32>(&[1, 3, h, w])?),
+            extra: X::default(),
+        })
+    }
+
+    fn check_shapes(&self, outputs: &[&str], expected: &[Vec<usize>]) -> anyhow::Result<()> {
+        let mut scratch = self.lock();
+        let input = scratch.input.clone();
+        let out = scratch.state.run(tvec![input.into_tvalue()])?;
+        let shapes: Vec<&[usize]> = out.iter().map(|o| o.shape()).collect();
+        anyhow::ensure!(
+            shapes.len() == expected.len() && shapes.iter().zip(expected).all(|(s, e)| s == e),
+            "outputs ({}) have shapes {shapes:?}; the manifest implies {expected:?}",
+            outputs.join(", ")
+        );
+        Ok(())
     }
 }
