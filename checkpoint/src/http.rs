@@ -71,8 +71,8 @@ impl ResponseError for HttpError {
 }
 
 /// Builds the server on `listener`; the caller awaits (or stops) it.
-pub fn server(state: State, listener: TcpListener) -> std::io::Result<Server> {
-    let state = web::Data::new(state);
+pub fn server(state: Arc<State>, listener: TcpListener) -> std::io::Result<Server> {
+    let state = web::Data::from(state);
     Ok(HttpServer::new(move || {
         App::new()
             .app_data(state.clone())

@@ -116,6 +116,8 @@ pub struct Node {
     threads: Vec<std::thread::JoinHandle<()>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     http: actix_web::dev::ServerHandle,
+    /// The HTTP state (holding a store handle) while any server thread still has it.
+    http_state: std::sync::Weak<crate::http::State>,
     slots: Vec<Arc<Slot>>,
 }
 
@@ -256,7 +258,7 @@ impl Node {
             addr: config.listen,
             source,
         })?;
-        let state = crate::http::State {
+        let state = Arc::new(crate::http::State {
             checkpoint_id: config.checkpoint_id.clone(),
             hub_url: config.hub_url.clone(),
             cameras: config.cameras.clone(),
@@ -264,7 +266,8 @@ impl Node {
             metrics: metrics.clone(),
             lists,
             push,
-        };
+        });
+        let http_state = Arc::downgrade(&state);
         let server = crate::http::server(state, listener).map_err(|source| NodeError::Listen {
             addr: config.listen,
             source,
@@ -286,6 +289,7 @@ impl Node {
             threads,
             tasks,
             http,
+            http_state,
             slots,
         })
     }
@@ -328,6 +332,13 @@ impl Node {
         let _ = self.shutdown.send(true);
         for t in self.tasks {
             let _ = t.await;
+        }
+        // actix's worker thread drops its copy of the HTTP state, and with it a store
+        // handle, a moment after the server future has finished. Wait for it, so
+        // that whoever reopens the data dir after `stop` finds sled's lock free.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.http_state.strong_count() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
         self.store.flush().map_err(NodeError::Flush)?;
         tracing::info!(
