@@ -16,8 +16,9 @@
 //! starts while a transaction holds sled's lock. Plain reads and writes do not take
 //! the gate.
 //!
-//! Every `transaction`, `apply_batch` and `flush` on a Kadian store goes through
-//! [`Gated::transact`] and [`flush`]; `clippy.toml` forbids the ungated methods.
+//! Every transaction and flush on a Kadian store goes through [`Gated::transact`]
+//! and [`flush`] (`Tree::apply_batch` takes sled's write side too: use a
+//! transaction); `clippy.toml` forbids the ungated methods.
 
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -41,13 +42,6 @@ fn exclusive() -> RwLockWriteGuard<'static, ()> {
 pub fn flush(db: &sled::Db) -> sled::Result<usize> {
     let _gate = shared();
     db.flush()
-}
-
-/// Applies `batch` to `tree` atomically.
-#[allow(clippy::disallowed_methods)]
-pub fn apply_batch(tree: &sled::Tree, batch: sled::Batch) -> sled::Result<()> {
-    let _gate = exclusive();
-    tree.apply_batch(batch)
 }
 
 /// [`sled::Transactional::transaction`] behind the gate.
