@@ -7,7 +7,7 @@
 //! which needs the read side too. `parking_lot` parks new readers as soon as a
 //! writer waits, so a transaction that queues behind an unfinished flush parks the
 //! flusher, the flush never completes and every sled store in the process stops.
-//! The hub's test suite hung for 90 minutes this way (stacks: flushes in
+//! The hub's test suite hung this way until CI stopped it (stacks: flushes in
 //! `make_stable`, transactions in `stage`, the flusher in `concurrency_control::read`).
 //!
 //! The gate is a second, process-wide lock taken first: flushes share it,
