@@ -81,8 +81,8 @@ pub(crate) fn lock_or_renew<S>(
 /// refilled in place call after call, and whatever buffers the wrapper reuses.
 #[derive(Debug)]
 pub(crate) struct RunState<X> {
-    pub state: TypedSimpleState,
-    pub input: Arc<Tensor>,
+    state: TypedSimpleState,
+    input: Arc<Tensor>,
     pub extra: X,
 }
 
