@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+import pickle
 import random
 from dataclasses import dataclass
 
@@ -73,9 +74,23 @@ def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size)
 
 
+@functools.lru_cache(maxsize=1)
+def _glyph_file() -> dict:
+    """Glyphs saved by `render.py --save-glyphs` (KADIAN_GLYPHS=path), for machines
+    that lack the Debian fonts: {(char, font path): uint8 ink mask}."""
+    path = os.environ.get("KADIAN_GLYPHS")
+    if not path:
+        return {}
+    with open(path, "rb") as f:
+        return pickle.load(f)
+
+
 @functools.lru_cache(maxsize=4096)
 def glyph_mask(ch: str, font_path: str) -> np.ndarray:
     """Ink of one character, cropped to its bounding box, float32 0..1."""
+    saved = _glyph_file().get((ch, font_path))
+    if saved is not None:
+        return saved.astype(np.float32) / 255.0
     f = _font(font_path, 160)
     im = Image.new("L", (260, 260), 0)
     ImageDraw.Draw(im).text((40, 20), ch, fill=255, font=f)
@@ -313,7 +328,17 @@ def main():
     ap.add_argument("--out", default="runs/render_samples")
     ap.add_argument("-n", type=int, default=28)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--save-glyphs", default="", help="write every glyph the renderer draws to this pickle and stop")
     a = ap.parse_args()
+    if a.save_glyphs:
+        glyphs = {}
+        for ch in ALPHABET:
+            for font in CJK_FONTS if _is_cjk(ch) else dict.fromkeys(LATIN_FONTS):
+                glyphs[(ch, font)] = np.round(glyph_mask(ch, font) * 255).astype(np.uint8)
+        with open(a.save_glyphs, "wb") as f:
+            pickle.dump(glyphs, f)
+        print(len(glyphs), "glyphs ->", a.save_glyphs)
+        return
     os.makedirs(a.out, exist_ok=True)
     rng = random.Random(a.seed)
     kinds = list(KINDS)
