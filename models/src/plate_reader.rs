@@ -349,10 +349,11 @@ impl PlateReader {
             .as_slice_mut()
             .ok_or_else(|| inference(anyhow::anyhow!("input not contiguous")))?;
         fill(dst);
-        scratch
-            .state
-            .run(tvec![scratch.input.clone().into_tvalue()])
-            .map_err(inference)
+        runtime::run_state(
+            &mut scratch.state,
+            tvec![scratch.input.clone().into_tvalue()],
+        )
+        .map_err(inference)
     }
 
     /// Builds an `[n, 3, H, W]` input (item `k` filled by `fill(k, slice)`) and
@@ -381,12 +382,12 @@ impl PlateReader {
                     *guard = Some(plan.spawn().map_err(inference)?);
                 }
                 match guard.as_mut() {
-                    Some(state) => state.run(inputs).map_err(inference),
-                    None => plan.run(inputs).map_err(inference),
+                    Some(state) => runtime::run_state(state, inputs).map_err(inference),
+                    None => runtime::run_plan(plan, inputs).map_err(inference),
                 }
             }
             // Busy or poisoned: a one-off state (a poisoned one is not reused).
-            Err(_) => plan.run(inputs).map_err(inference),
+            Err(_) => runtime::run_plan(plan, inputs).map_err(inference),
         }
     }
 

@@ -4,7 +4,9 @@
 
 Outputs `ctc` [N,T,C], `color` [N,5], `layout` [N,2], input `image` [N,3,32,128]
 (batch dynamic), legacy TorchScript exporter at opset 17 (tract and onnxruntime
-load it). Checks onnxruntime against torch. The manifest is the contract read by
+load it). The graph written is export_graph.ExportGraph, the trained net
+rearranged for tract's speed; onnxruntime's outputs are checked against the
+trained net's in torch. The manifest is the contract read by
 models/src/manifest.rs: `input = [H, W]`, `double_row = {top, bottom, top_width}`
 (top band rows 0..top*h, bottom band rows bottom*h..h); extra keys (sha256,
 metrics, notes) are ignored there.
@@ -22,6 +24,7 @@ import numpy as np
 import torch
 
 import preprocess as pp
+from export_graph import ExportGraph
 from model import PlateReader, count_macs
 from render import ALPHABET, COLORS, LAYOUTS
 
@@ -35,10 +38,11 @@ def export(ckpt: str, out: str) -> dict:
     model = PlateReader()
     model.load_state_dict(st["model"])
     model.eval()
+    graph = ExportGraph(model).eval()
     x = torch.rand(2, 3, pp.INPUT_H, pp.INPUT_W)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, (x,), out, input_names=["image"], output_names=["ctc", "color", "layout"],
+        torch.onnx.export(graph, (x,), out, input_names=["image"], output_names=["ctc", "color", "layout"],
                           dynamic_axes={"image": {0: "N"}, "ctc": {0: "N"}, "color": {0: "N"}, "layout": {0: "N"}},
                           opset_version=17, dynamo=False, do_constant_folding=True)
     import onnx
