@@ -100,11 +100,12 @@ def train_step(model, batch, opt, sched, aux_w=1.0):
     return loss_ctc.item(), loss_head.item() + loss_prov.item()
 
 
-def torch_runner(model):
+def torch_runner(model, device="cpu"):
+    """evaluate.read's runner for a torch model on `device`: numpy in, numpy out."""
     def run(x):
         with torch.no_grad():
-            c, k, l = model(torch.from_numpy(x))
-        return c.numpy(), k.numpy(), l.numpy()
+            c, k, l = model(torch.from_numpy(x).to(device))
+        return c.float().cpu().numpy(), k.float().cpu().numpy(), l.float().cpu().numpy()
     return run
 
 

@@ -37,7 +37,7 @@ import torch.nn.functional as F
 
 from evaluate import load_labels_dir, read, score, synthetic_holdout
 from model import PlateReader
-from train import Stream, train_step
+from train import Stream, torch_runner, train_step
 
 
 class Budget:
@@ -114,14 +114,6 @@ class ByteStream(Stream):
     def __iter__(self):
         for xt, xp, *rest in super().__iter__():
             yield (xt.mul(255).round_().to(torch.uint8), xp.mul(255).round_().to(torch.uint8), *rest)
-
-
-def device_runner(model, dev):
-    def run(x):
-        with torch.no_grad():
-            c, k, l = model(torch.from_numpy(x).to(dev))
-        return c.float().cpu().numpy(), k.float().cpu().numpy(), l.float().cpu().numpy()
-    return run
 
 
 def main():
@@ -209,7 +201,7 @@ def main():
     del dl
     model.eval()
     hold = synthetic_holdout(a.holdout)
-    sc = score(hold, read(device_runner(model, dev), [it["img"] for it in hold]))
+    sc = score(hold, read(torch_runner(model, dev), [it["img"] for it in hold]))
     per = " ".join(f"{k.split(':')[1]}={100 * v['acc']:.1f}" for k, v in sc.items() if k.startswith(("color:", "layout:")))
     print(f"DONE {time.time() - t0:.0f}s fresh batches {fresh} steps {steps} holdout exact {100 * sc['all']['acc']:.2f}% | {per}",
           flush=True)
