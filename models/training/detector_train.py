@@ -187,6 +187,8 @@ def photo_aug(img, rng):
         x = x * rng.uniform(0.7, 1.3) + rng.uniform(-20, 20)
     if rng.random() < 0.1:
         x = np.repeat(x.mean(2, keepdims=True), 3, 2)
+    elif rng.random() < 0.15:  # colour casts: sodium lamps, green-tinted night cameras, blue dusk
+        x = x * np.float32([rng.uniform(0.6, 1.3) for _ in range(3)])
     return np.clip(x, 0, 255)
 
 
@@ -238,10 +240,10 @@ def zoom_crop(img, lab, rng):
     return out, crop_labels(zoom_labels(lab, ox, oy, z), 0, 0, CROP_W, CROP_H)
 
 
-def batch(shards, n, rng, crop=True, zoom=0.0):
+def batch(shards, n, rng, crop=True, zoom=0.0, extra=None, extra_frac=0.0):
     xs, ts = [], []
     for _ in range(n):
-        img, lab = shards.sample()
+        img, lab = (extra if extra is not None and extra.items and rng.random() < extra_frac else shards).sample()
         zoomed = zoom_crop(img, lab, rng) if crop and rng.random() < zoom else None
         if zoomed is not None:
             img, lab = zoomed
@@ -279,6 +281,8 @@ def main():
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--init", default="")
     ap.add_argument("--zoom", type=float, default=0.0, help="share of crops magnified around a plate")
+    ap.add_argument("--extra", default="", help="a second shard folder (e.g. close-up scenes) ...")
+    ap.add_argument("--extra-frac", type=float, default=0.0, help="... and the share of samples drawn from it")
     a = ap.parse_args()
     rng = random.Random(a.seed)
     torch.manual_seed(a.seed)
@@ -299,7 +303,9 @@ def main():
     elif a.init:
         model.load_state_dict(torch.load(a.init, map_location="cpu")["model"])
     shards = Shards(os.path.join(a.data, "shard_*.pkl"), rng)
-    print(f"{len(shards.items)} scenes in {len(shards.seen)} shards", flush=True)
+    extra = Shards(os.path.join(a.extra, "shard_*.pkl"), rng) if a.extra else None
+    print(f"{len(shards.items)} scenes in {len(shards.seen)} shards" +
+          (f"; {len(extra.items)} extra scenes ({a.extra_frac:.0%} of samples)" if extra else ""), flush=True)
     model.train()
     t0 = time.time()
     agg = {}
@@ -308,7 +314,7 @@ def main():
         for g in opt.param_groups:
             g["lr"] = lr
         full = step % 4 == 3
-        x, t = batch(shards, a.batch // 2 if full else a.batch, rng, crop=not full, zoom=a.zoom)
+        x, t = batch(shards, a.batch // 2 if full else a.batch, rng, crop=not full, zoom=a.zoom, extra=extra, extra_frac=a.extra_frac)
         p, r = model(x)
         loss, parts = det_loss(p, r, t)
         opt.zero_grad()
@@ -327,6 +333,8 @@ def main():
             torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "rng": rng.getstate(), "seed": a.seed}, ck + ".tmp")
             os.replace(ck + ".tmp", ck)
             shards.refresh()
+            if extra is not None:
+                extra.refresh()
     print("done", flush=True)
 
 

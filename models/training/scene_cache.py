@@ -28,7 +28,11 @@ def main():
     ap.add_argument("--shards", type=int, default=20)
     ap.add_argument("--per", type=int, default=400)
     ap.add_argument("--seed", type=int, default=1000)
+    ap.add_argument("--mode", choices=["mixed", "closeup"], default="mixed", help="scene kind (scene_synth.scene)")
+    ap.add_argument("--real-plates", default="", help="real/plates/train: pasted as some blue plates")
     a = ap.parse_args()
+    if a.real_plates:
+        print(f"{scene_synth.use_real_plates(a.real_plates)} real plate crops", flush=True)
     os.makedirs(a.out, exist_ok=True)
     for i in range(a.shards):
         path = os.path.join(a.out, f"shard_{a.seed + i:05d}.pkl")
@@ -39,7 +43,7 @@ def main():
         items = []
         for _ in range(a.per):
             if a.kind == "scenes":
-                img, lab = scene_synth.scene(rng)
+                img, lab = scene_synth.scene(rng, mode=a.mode)
             else:
                 img, cov, mat = scene_synth.load_crop(rng)
                 lab = {"cover": cov, "material": mat}

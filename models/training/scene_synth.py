@@ -16,6 +16,10 @@ models/README.md "The plate detector contract"):
            yellow (single and double row) / black / white plates; vans with painted
            plate numbers, hazmat placards, road signs, shop signs, burned-in
            timestamps: plate-like traps that are not plates.
+  closeup  (mode="closeup", a separate cache) one car, van or light truck close up, its
+           plate 35-160 input px wide: body sheen, chrome-barred grilles, badges, boot
+           lettering, plate surrounds; with --real-plates, half the blue plates are real
+           crops from real/plates/train (the one real split the project may train on).
 
 Day, dusk, colour night with headlight bloom and glare, infrared grey night,
 horizontal banding / lit cables, shadows, motion blur, defocus, noise, JPEG.
@@ -364,7 +368,26 @@ def _draw_load(spr, alpha, quad, cover, material, rng, nr):
 
 # ------------------------------------------------------------------ plates
 
+# Real plate crops (real/plates/train, the one real split the project may train on;
+# never dev), pasted in place of a rendered blue plate with probability REAL_PLATE_P:
+# real paint, wear, glare and camera softness on the plates the detector learns.
+# Empty unless use_real_plates() was called (scene_cache.py --real-plates DIR).
+_REAL_PLATES: list = []
+REAL_PLATE_P = 0.5
+
+
+def use_real_plates(d: str) -> int:
+    from evaluate import load_labels_dir
+    assert "/dev" not in d.rstrip("/")[-4:], "never train on a dev split"
+    _REAL_PLATES[:] = [it for it in load_labels_dir(d) if it["layout"] == "single"]
+    return len(_REAL_PLATES)
+
+
 def _plate_img(rng, kind, width_px):
+    if kind == "blue" and _REAL_PLATES and rng.random() < REAL_PLATE_P:
+        it = rng.choice(_REAL_PLATES)
+        p = render.Plate(image=it["img"], text=it["text"], kind="blue", color=it["color"] or "blue", layout="single")
+        return it["img"].astype(np.float32), p
     text = render.random_text(kind, rng)
     W_mm = 480.0 if kind in ("nev_small", "nev_large") else 440.0
     scale = max(0.08, min(1.2, width_px / W_mm * _u(rng, 1.0, 1.6)))
@@ -526,8 +549,89 @@ def truck_front(rng, nr, Wc, light=False, cargo=None, cab_only_prob=0.08):
     return s
 
 
-def car(rng, nr, Wb, rear=None):
-    """Car / SUV / van from the front or rear. Wb = body width in px."""
+def _car_details(img, al, rng, nr, cx, Wb, roof, body_h, rear, col):
+    """What a close-up shows of a car front or rear: body sheen and reflections, a
+    chrome-barred grille with a badge (bars and badge text are the detector's most
+    plate-like distractors in real close-ups), shaped lamps, fog lamps, bumper vents."""
+    H, W = img.shape[:2]
+    m = al[..., None]
+    sheen = 0.85 + 0.3 * _noise(nr, H, W, max(6, Wb / 6))[..., None]
+    band = np.clip(1 - np.abs(np.linspace(-1, 1, W, dtype=np.float32)[None, :] * _u(rng, 1, 3) + np.linspace(-1, 1, H, dtype=np.float32)[:, None] * _u(rng, -1, 1)), 0, 1)
+    img[:] = img * (1 - m) + np.clip(img * sheen + band[..., None] * _u(rng, 0, 60), 0, 255) * m
+    chrome = _col(rng, (205, 205, 210), 20)
+    dark = _col(rng, (25, 25, 28), 8)
+    if not rear:
+        gy0, gy1 = roof + body_h * _u(rng, 0.05, 0.1), roof + body_h * _u(rng, 0.2, 0.3)
+        gw = Wb * _u(rng, 0.2, 0.33)
+        style = rng.choice(["hbars", "vbars", "mesh", "split"])
+        if style == "split":  # two kidney-like halves
+            for sx in (-1, 1):
+                _rect(img, cx + sx * gw * 0.05, gy0, cx + sx * gw, gy1, dark)
+        else:
+            _poly(img, [(cx - gw, gy0), (cx + gw, gy0), (cx + gw * 0.9, gy1), (cx - gw * 0.9, gy1)], dark)
+        t = max(1, int(Wb / 200))
+        if style in ("hbars", "split"):
+            for y in np.linspace(gy0, gy1, rng.randint(3, 8))[1:-1]:
+                cv2.line(img, (int(cx - gw), int(y)), (int(cx + gw), int(y)), chrome.tolist(), t + rng.randint(0, 2), cv2.LINE_AA)
+        if style in ("vbars", "split"):
+            for x in np.linspace(cx - gw, cx + gw, rng.randint(6, 16))[1:-1]:
+                cv2.line(img, (int(x), int(gy0)), (int(x), int(gy1)), chrome.tolist(), t, cv2.LINE_AA)
+        if style == "mesh":
+            step = max(3, int(gw / rng.randint(6, 14)))
+            for y in range(int(gy0) + step // 2, int(gy1), step):
+                for x in range(int(cx - gw) + step // 2, int(cx + gw), step):
+                    cv2.circle(img, (x, y), max(1, step // 4), (chrome * 0.6).tolist(), -1)
+        cv2.rectangle(img, (int(cx - gw), int(gy0)), (int(cx + gw), int(gy1)), chrome.tolist(), t + 1, cv2.LINE_AA)
+        by = (gy0 + gy1) / 2
+    else:
+        by = roof + body_h * _u(rng, 0.1, 0.2)
+        if rng.random() < 0.6:  # model lettering on the boot lid
+            _paste_text(img, rng.choice(BRANDS + ["1.6T", "2.0", "4MATIC", "SPORT"]), cx + Wb * _u(rng, 0.1, 0.25), by + body_h * 0.05,
+                        Wb * _u(rng, 0.08, 0.16), body_h * 0.045, chrome, rng, LAT_FONT)
+    br = Wb * _u(rng, 0.025, 0.05)  # badge
+    cv2.ellipse(img, (int(cx), int(by)), (int(br * _u(rng, 1, 1.8)), int(br)), 0, 0, 360, chrome.tolist(), -1, cv2.LINE_AA)
+    cv2.ellipse(img, (int(cx), int(by)), (int(br * 0.7), int(br * 0.6)), 0, 0, 360, (chrome * 0.5).tolist(), max(1, int(br / 5)), cv2.LINE_AA)
+    lc = (_col(rng, (190, 25, 30), 20) if rear else _col(rng, (235, 240, 245), 10))
+    ly = roof + body_h * _u(rng, 0.02, 0.1)
+    for sx in (-1, 1):  # swept lamps over the plain boxes car() drew
+        x0, x1 = cx + sx * Wb * _u(rng, 0.28, 0.34), cx + sx * Wb * _u(rng, 0.44, 0.49)
+        h = body_h * _u(rng, 0.06, 0.13)
+        _poly(img, [(x0, ly + h * 0.4), (x1, ly), (x1, ly + h), (x0, ly + h)], lc * 0.8)
+        _poly(img, [(x0 + (x1 - x0) * 0.3, ly + h * 0.35), (x1, ly + h * 0.15), (x1, ly + h * 0.6)], np.minimum(255, lc * 1.1))
+    vy = roof + body_h * _u(rng, 0.5, 0.62)
+    for sx in (-1, 1):  # fog lamps / reflectors / vents low on the bumper
+        fx = cx + sx * Wb * _u(rng, 0.3, 0.4)
+        _rect(img, fx - Wb * 0.05, vy, fx + Wb * 0.05, vy + body_h * 0.05, dark)
+        if rng.random() < 0.5:
+            cv2.circle(img, (int(fx), int(vy + body_h * 0.025)), max(1, int(Wb * 0.018)), (lc * 0.9).tolist(), -1, cv2.LINE_AA)
+    if rng.random() < 0.5:  # lower intake under the plate
+        _rect(img, cx - Wb * 0.2, body_h * 0.84, cx + Wb * 0.2, body_h * 0.92, dark)
+    # Chrome trim strips, lamp and paint highlights, reflector strips and body lettering:
+    # the long bright shapes the detector took for plates on real close-ups.
+    for _ in range(rng.randint(1, 5)):
+        y = _u(rng, roof, body_h * 0.97)
+        x0 = cx + _u(rng, -0.5, 0.3) * Wb
+        x1 = x0 + Wb * _u(rng, 0.06, 0.4)
+        bend = _u(rng, -0.04, 0.04) * Wb
+        pts = np.int32([[x, y + bend * math.sin(math.pi * (x - x0) / max(1.0, x1 - x0))] for x in np.linspace(x0, x1, 12)])
+        c = chrome if rng.random() < 0.6 else np.minimum(255, col * 1.6 + 40)
+        cv2.polylines(img, [pts], False, c.tolist(), max(1, int(Wb * _u(rng, 0.003, 0.015))), cv2.LINE_AA)
+    for _ in range(rng.randint(0, 3)):
+        ex, ey = int(cx + _u(rng, -0.45, 0.45) * Wb), int(_u(rng, roof, body_h))
+        hl = np.zeros(img.shape[:2], np.float32)
+        cv2.ellipse(hl, (ex, ey), (max(2, int(Wb * _u(rng, 0.03, 0.15))), max(1, int(Wb * _u(rng, 0.005, 0.02)))), _u(rng, -20, 20), 0, 360, 1.0, -1)
+        hl = cv2.GaussianBlur(hl, (0, 0), max(0.5, Wb * 0.004))
+        img[:] = img + hl[..., None] * _u(rng, 60, 160) * m
+    if rng.random() < 0.3:  # lettering on the bumper or tailgate (dealer, fleet, driving school)
+        _paste_text(img, rng.choice(["驾校", "平安", "出租", "4S", "教练车", "专车", "公务用车"]), cx + _u(rng, -0.45, 0.1) * Wb,
+                    _u(rng, roof, body_h * 0.9), Wb * _u(rng, 0.08, 0.25), body_h * _u(rng, 0.03, 0.07),
+                    (240, 240, 240) if col.mean() < 128 else (30, 30, 30), rng)
+    np.clip(img, 0, 255, out=img)
+
+
+def car(rng, nr, Wb, rear=None, detail=False):
+    """Car / SUV / van from the front or rear. Wb = body width in px. `detail`
+    adds what a close-up shows (_car_details)."""
     Wb = int(max(20, Wb))
     rear = rng.random() < 0.55 if rear is None else rear
     body_h = int(Wb * _u(rng, 0.55, 0.9))
@@ -554,12 +658,19 @@ def car(rng, nr, Wb, rear=None):
     _rect(img, 2, body_h * 0.82, W - 2, body_h, col * 0.6)
     if not rear:
         _rect(img, cx - Wb * 0.25, roof + body_h * 0.05, cx + Wb * 0.25, roof + body_h * 0.2, (30, 30, 30))
+    if detail:
+        _car_details(img, al, rng, nr, cx, Wb, roof, body_h, rear, col)
     kind = rng.choices(["blue", "nev_small", "yellow", "learner", "black", "police", "military", "hk_macau", "consulate", "embassy", "yellow_dbl", "nev_large"],
                        [30, 7, 3, 1.5, 1.2, 1, 0.7, 0.6, 0.4, 0.4, 1.5, 0.6])[0]
     pw = Wb * _u(rng, 0.22, 0.27)
     ph = pw * (0.5 if kind == "yellow_dbl" else 140 / 440)
     pcy = min(body_h - ph / 2 - 2, roof + body_h * _u(rng, 0.25, 0.42))
-    q, p = _paste_plate(img, al, rng, kind, cx + _u(rng, -0.03, 0.03) * Wb, pcy, pw)
+    pcx = cx + _u(rng, -0.03, 0.03) * Wb
+    if detail and rng.random() < 0.6:  # licence-plate surround: black or chrome, often wider than the plate
+        fc = (20, 20, 22) if rng.random() < 0.6 else _col(rng, (200, 200, 205), 20)
+        fx, fy = pw * _u(rng, 0.52, 0.6), ph * _u(rng, 0.55, 0.8)
+        _rect(img, pcx - fx, pcy - fy, pcx + fx, pcy + fy, fc)
+    q, p = _paste_plate(img, al, rng, kind, pcx, pcy, pw)
     s.plates.append((q, p))
     if rng.random() < 0.25:  # dealer frame text under the plate
         _paste_text(img, rng.choice(["平安出行", "4S店", "一路顺风", "汽车销售"]), cx - pw * 0.45, pcy + ph * 0.55, pw * 0.9, ph * 0.25, (220, 220, 220), rng)
@@ -567,8 +678,9 @@ def car(rng, nr, Wb, rear=None):
     return s
 
 
-def box_rear(rng, nr, Wb):
-    """Box truck / van / minibus rear: double-row yellow plate, painted numbers, hazmat placards."""
+def box_rear(rng, nr, Wb, light=False):
+    """Box truck / van / minibus rear: double-row yellow plate, painted numbers, hazmat placards.
+    `light`: a light van, mostly with a blue plate."""
     Wb = int(max(24, Wb))
     Hb = int(Wb * _u(rng, 0.9, 1.4))
     W, H = Wb + 4, Hb + 4
@@ -603,7 +715,7 @@ def box_rear(rng, nr, Wb):
         lx = cx + sx * Wb * 0.4
         _rect(img, lx - Wb * 0.05, Hb * 0.87, lx + Wb * 0.05, Hb * 0.93, (210, 30, 30))
         s.lights.append((lx, Hb * 0.9, Wb * 0.04))
-    kind = rng.choices(["yellow_dbl", "trailer", "yellow", "blue", "farm_dbl"], [10, 2, 2, 2, 0.5])[0]
+    kind = rng.choices(["yellow_dbl", "trailer", "yellow", "blue", "farm_dbl"], [2, 0.5, 2, 10, 0] if light else [10, 2, 2, 2, 0.5])[0]
     pw = Wb * _u(rng, 0.17, 0.24)
     ph = pw * (0.5 if kind in ("yellow_dbl", "trailer", "farm_dbl") else 140 / 440)
     pcy = Hb * 0.86 + ph * 0.3 if rng.random() < 0.5 else Hb * 0.8 - ph / 2
@@ -875,6 +987,37 @@ def _street(rng, nr, H, W, lab):
     return img, lights
 
 
+def _closeup(rng, nr, H, W, lab, unit):
+    """CCPD-style close-up: one car (sometimes a van or light truck) filling much of the
+    frame, parked or in traffic, its plate 35-160 input px wide (`unit` canvas px per
+    input px), drawn in detail; smaller vehicles and street behind it."""
+    img, hor = _street_bg(rng, nr, H, W)
+    lights = []
+    for _ in range(rng.choices([0, 1, 2], [0.45, 0.35, 0.2])[0]):  # traffic behind
+        Wb = W * math.exp(_u(rng, math.log(0.12), math.log(0.45)))
+        sp = car(rng, nr, Wb)
+        M = _warp_sprite(img, sp, _u(rng, -0.3, 0.9) * W, hor + _u(rng, -0.5, 0.3) * Wb, rng)
+        l, r_ = _place_labels(sp, M, lab)
+        lights += list(zip(l, r_))
+    pw = math.exp(_u(rng, math.log(35), math.log(160))) * unit
+    r = rng.random()
+    if r < 0.72:
+        sp = car(rng, nr, pw / _u(rng, 0.2, 0.27), detail=True)
+    elif r < 0.9:
+        sp = box_rear(rng, nr, pw / _u(rng, 0.15, 0.22), light=rng.random() < 0.6)
+    else:
+        sp = truck_front(rng, nr, pw / _u(rng, 0.15, 0.2), light=True)
+    h, w = sp.img.shape[:2]
+    pcx, pcy = np.asarray(sp.plates[0][0], np.float32).mean(0) if sp.plates else (w / 2, h / 2)
+    x = _u(rng, 0.15, 0.85) * W - pcx  # the plate somewhere in the frame, the car often cut
+    y = _u(rng, 0.3, 0.9) * H - pcy
+    rot = 4.0 if rng.random() < 0.6 else 12.0
+    M = _warp_sprite(img, sp, x, y, rng, persp=0.1 if rng.random() < 0.6 else 0.2, rot_sd=rot)
+    l, r_ = _place_labels(sp, M, lab)
+    lights += list(zip(l, r_))
+    return img, lights
+
+
 def _traps(img, rng, W, H):
     for _ in range(rng.choices([0, 1, 2, 3], [0.45, 0.3, 0.15, 0.1])[0]):
         _fake_plate(img, rng, _u(rng, 0, 0.95) * W, _u(rng, 0, 0.95) * H, W * math.exp(_u(rng, math.log(0.02), math.log(0.15))))
@@ -970,7 +1113,8 @@ FRAME_SHAPES = [((1920, 1080), 3), ((3392, 2072), 2), ((2064, 1608), 2), ((720, 
                 ((2592, 2112), 0.5), ((640, 480), 0.7), ((1280, 720), 1), ((2976, 3968), 0.4), ((1099, 616), 0.5)]
 
 
-def scene(rng: random.Random, in_w=IN_W, in_h=IN_H):
+def scene(rng: random.Random, in_w=IN_W, in_h=IN_H, mode: str = "mixed"):
+    """mode: "mixed" (gantry 55 %, street 45 %) or "closeup" (_closeup only)."""
     nr = np.random.default_rng(rng.getrandbits(32))
     (fw, fh) = rng.choices([s for s, _ in FRAME_SHAPES], [w for _, w in FRAME_SHAPES])[0]
     if rng.random() < 0.3:
@@ -980,9 +1124,11 @@ def scene(rng: random.Random, in_w=IN_W, in_h=IN_H):
     k = _u(rng, 1.0, 1.4)  # render above the input resolution, then area-downsample like a camera frame
     W, H = int(cw * k), int(ch * k)
     lab = {"plates": [], "vehicles": [], "loads": [], "_vmask": np.zeros((H, W), np.float32)}
-    gantry = rng.random() < 0.55
+    gantry = mode == "mixed" and rng.random() < 0.55
     if gantry:
         img, lights = _gantry(rng, nr, H, W, lab)
+    elif mode == "closeup":
+        img, lights = _closeup(rng, nr, H, W, lab, W / cw)
     else:
         img, lights = _street(rng, nr, H, W, lab)
     _traps(img, rng, W, H)
@@ -1097,8 +1243,12 @@ def main():
     ap.add_argument("-n", type=int, default=16)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--crops", action="store_true")
+    ap.add_argument("--mode", choices=["mixed", "closeup"], default="mixed")
+    ap.add_argument("--real-plates", default="", help="real/plates/train: pasted as some blue plates")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
+    if a.real_plates:
+        use_real_plates(a.real_plates)
     rng = random.Random(a.seed)
     if a.crops:
         tiles = []
@@ -1113,7 +1263,7 @@ def main():
     import time
     t = time.time()
     for i in range(a.n):
-        img, res = scene(rng)
+        img, res = scene(rng, mode=a.mode)
         Image.fromarray(draw_labels(img, res)).save(os.path.join(a.out, f"{i:03d}.png"))
     print(f"{(time.time() - t) / a.n * 1000:.1f} ms/scene")
 
