@@ -917,7 +917,7 @@ def _place_labels(sp, M, lab):
         x0, x1, y0, y1 = cols[0], cols[-1], rows[0], rows[-1]
         bb = _tf(M, [[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
         lab["vehicles"].append({"pts": bb})
-    return [_tf(M, [(x, y)])[0] for x, y, r in sp.lights], [r for x, y, r in sp.lights]
+    return [(_tf(M, [(x, y)])[0], r) for x, y, r in sp.lights]  # the sprite's lamps in canvas px, with radii
 
 
 def _gantry(rng, nr, H, W, lab):
@@ -949,8 +949,7 @@ def _gantry(rng, nr, H, W, lab):
             x = _u(rng, 0.0, 1.0) * W - w / 2
             y = _u(rng, 0.0, 0.5) * H - h * 0.5
         M = _warp_sprite(img, sp, x, y, rng, persp=0.08)
-        l, r_ = _place_labels(sp, M, lab)
-        lights += list(zip(l, r_))
+        lights += _place_labels(sp, M, lab)
     return img, lights
 
 
@@ -982,8 +981,7 @@ def _street(rng, nr, H, W, lab):
         x = _u(rng, -0.2, 1.0) * W - w * 0.4 if Wb < W else _u(rng, W - w, 0) if w > W else _u(rng, -0.1 * w, W - 0.9 * w)
         rot = 3.0 if rng.random() < 0.6 else 12.0  # CCPD-style tilted / rotated views
         M = _warp_sprite(img, sp, x, min(y, H - h * 0.3), rng, persp=0.12 if rng.random() < 0.7 else 0.22, rot_sd=rot)
-        l, r_ = _place_labels(sp, M, lab)
-        lights += list(zip(l, r_))
+        lights += _place_labels(sp, M, lab)
     return img, lights
 
 
@@ -997,8 +995,7 @@ def _closeup(rng, nr, H, W, lab, unit):
         Wb = W * math.exp(_u(rng, math.log(0.12), math.log(0.45)))
         sp = car(rng, nr, Wb)
         M = _warp_sprite(img, sp, _u(rng, -0.3, 0.9) * W, hor + _u(rng, -0.5, 0.3) * Wb, rng)
-        l, r_ = _place_labels(sp, M, lab)
-        lights += list(zip(l, r_))
+        lights += _place_labels(sp, M, lab)
     pw = math.exp(_u(rng, math.log(35), math.log(160))) * unit
     r = rng.random()
     if r < 0.72:
@@ -1013,8 +1010,7 @@ def _closeup(rng, nr, H, W, lab, unit):
     y = _u(rng, 0.3, 0.9) * H - pcy
     rot = 4.0 if rng.random() < 0.6 else 12.0
     M = _warp_sprite(img, sp, x, y, rng, persp=0.1 if rng.random() < 0.6 else 0.2, rot_sd=rot)
-    l, r_ = _place_labels(sp, M, lab)
-    lights += list(zip(l, r_))
+    lights += _place_labels(sp, M, lab)
     return img, lights
 
 
@@ -1190,10 +1186,10 @@ def load_crop(rng: random.Random, size=96):
     y = _u(rng, -0.2, 0.3) * H
     M = _warp_sprite(img, sp, x, y, rng, persp=0.08)
     lab["_vmask"] = np.zeros((H, W), np.float32)
-    lights, rr = _place_labels(sp, M, lab)
+    lights = _place_labels(sp, M, lab)
     night = rng.random() < 0.45
     ir = night and rng.random() < 0.35
-    img = _photometric(img, rng, nr, list(zip(lights, rr)), night, ir, vmask=lab["_vmask"])
+    img = _photometric(img, rng, nr, lights, night, ir, vmask=lab["_vmask"])
     u8 = img.astype(np.uint8)
     if rng.random() < 0.6:
         ok, enc = cv2.imencode(".jpg", u8, [cv2.IMWRITE_JPEG_QUALITY, rng.randint(35, 95)])
