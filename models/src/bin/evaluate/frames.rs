@@ -9,7 +9,11 @@
 //! `frames`: plate recall and precision at IoU >= 0.5 (greedy matching by
 //! descending score, as `training/detector_eval.py`), and end-to-end exact text
 //! (detector → rectify → reader) over the labelled plates that have a text.
-//! JSON: `{"n_frames","n_plates","tp","pred","recall","precision","n_readable",
+//! Beside the detector's own figures, the `reported_*` ones count only the boxes
+//! whose reading is a GA 36 plate (`hub::api::PlateText`): the checkpoint drops
+//! every other reading, so these are the plates a checkpoint would report.
+//! JSON: `{"n_frames","n_plates","tp","pred","recall","precision","reported_tp",
+//! "reported","reported_recall","reported_precision","n_readable",
 //! "end_to_end_exact","ms_per_frame"}`; `ms_per_frame` is `detect` alone
 //! (letterbox, network, decode, NMS), single thread, no JPEG decode.
 //!
@@ -116,6 +120,8 @@ struct FrameRow<'a> {
     outcome: &'static str,
     truth: &'a str,
     read: String,
+    /// The reading is a GA 36 plate (what a checkpoint would report).
+    valid: bool,
     exact: bool,
     iou: Option<f32>,
     score: Option<f32>,
@@ -134,9 +140,18 @@ pub struct FramesSummary {
     pred: usize,
     recall: f64,
     precision: f64,
+    reported_tp: usize,
+    reported: usize,
+    reported_recall: f64,
+    reported_precision: f64,
     n_readable: usize,
     end_to_end_exact: f64,
     ms_per_frame: f64,
+}
+
+/// A reading the checkpoint would keep: a GA 36 plate number.
+fn is_plate(text: &str) -> bool {
+    hub::api::PlateText::parse(text).is_ok()
 }
 
 /// Greedy matching by descending score: each prediction takes the unmatched
@@ -178,6 +193,7 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
         }
     }
     let (mut n_plates, mut tp, mut pred, mut readable, mut exact) = (0, 0, 0, 0, 0);
+    let (mut reported_tp, mut reported) = (0, 0);
     let (mut ms, mut runs) = (0.0f64, 0usize);
     for (file, rows) in &files {
         let plated: Vec<(&FrameLabel, BBox)> = rows
@@ -197,6 +213,7 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
             outcome,
             truth,
             read: String::new(),
+            valid: false,
             exact: false,
             iou: None,
             score: None,
@@ -265,9 +282,13 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
             let text = read(plate);
             let ok = !truth.is_empty() && text == truth;
             exact += usize::from(ok);
+            let valid = is_plate(&text);
+            reported_tp += usize::from(valid);
+            reported += usize::from(valid);
             csv_out.serialize(FrameRow {
                 outcome: "tp",
                 read: text,
+                valid,
                 exact: ok,
                 iou: Some(plate.bbox.iou(b)),
                 score: Some(plate.score),
@@ -284,8 +305,12 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
             .enumerate()
             .filter(|(p, _)| !pairs.iter().any(|(pp, _)| pp == p));
         for (_, plate) in unmatched {
+            let text = read(plate);
+            let valid = is_plate(&text);
+            reported += usize::from(valid);
             csv_out.serialize(FrameRow {
-                read: read(plate),
+                read: text,
+                valid,
                 score: Some(plate.score),
                 x1: Some(plate.bbox.x1),
                 y1: Some(plate.bbox.y1),
@@ -305,6 +330,10 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
         pred,
         recall: ratio(tp, n_plates),
         precision: ratio(tp, pred),
+        reported_tp,
+        reported,
+        reported_recall: ratio(reported_tp, n_plates),
+        reported_precision: ratio(reported_tp, reported),
         n_readable: readable,
         end_to_end_exact: ratio(exact, readable),
         ms_per_frame: if runs == 0 { 0.0 } else { ms / runs as f64 },
@@ -312,6 +341,10 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
     println!(
         "frames: {} frames, {} plates: recall {:.3}, precision {:.3} (tp {tp}, pred {pred}); end-to-end exact {exact}/{readable}",
         s.n_frames, s.n_plates, s.recall, s.precision
+    );
+    println!(
+        "frames, boxes read as a GA 36 plate (what a checkpoint reports): recall {:.3}, precision {:.3} (tp {reported_tp}, reported {reported})",
+        s.reported_recall, s.reported_precision
     );
     Ok(s)
 }
@@ -543,5 +576,25 @@ mod tests {
         let preds = [plate(1.0, 0.5), plate(0.0, 0.9), plate(300.0, 0.8)];
         assert_eq!(match_boxes(&preds, &truths, 0.5), vec![(1, 0)]);
         assert_eq!(match_boxes(&[], &truths, 0.5), vec![]);
+    }
+
+    #[test]
+    fn only_ga36_readings_count_as_reported() {
+        // Readings the detector's false boxes gave on real frames: partial or
+        // impossible texts, which a checkpoint drops.
+        for bad in [
+            "",
+            "皖",
+            "皖944",
+            "冀604M",
+            "520",
+            "琼9BJ01366",
+            "粤0946676",
+        ] {
+            assert!(!is_plate(bad), "{bad}");
+        }
+        for good in ["晋H93513", "粤Z1234港", "京AD12345", "陕A6716学"] {
+            assert!(is_plate(good), "{good}");
+        }
     }
 }
