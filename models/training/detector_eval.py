@@ -155,7 +155,7 @@ class Pipeline:
         q = np.float32(d["corners"])
         w = max(np.linalg.norm(q[1] - q[0]), np.linalg.norm(q[2] - q[3]))
         h = max(np.linalg.norm(q[3] - q[0]), np.linalg.norm(q[2] - q[1]))
-        mx, my = 0.10 * w, 0.15 * h  # margin > the corner error (~8-9 % of the width on real frames)
+        mx, my = 0.04 * w, 0.08 * h  # the contract's margins (reader_crop_margin), as models::rectify_plate
         W, H = max(8, int(round(w + 2 * mx))), max(4, int(round(h + 2 * my)))
         dst = np.float32([[mx, my], [mx + w, my], [mx + w, my + h], [mx, my + h]])
         M = cv2.getPerspectiveTransform(q, dst)
