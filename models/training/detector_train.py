@@ -240,10 +240,22 @@ def zoom_crop(img, lab, rng):
     return out, crop_labels(zoom_labels(lab, ox, oy, z), 0, 0, CROP_W, CROP_H)
 
 
-def batch(shards, n, rng, crop=True, zoom=0.0, extra=None, extra_frac=0.0):
+def pick_source(shards, extras, rng):
+    """The main cache, or one of the extra caches [(Shards, share of samples)]."""
+    if not extras:
+        return shards  # no draw: runs without extra caches keep their random sequence
+    r = rng.random()
+    for ex, frac in extras:
+        if r < frac and ex.items:
+            return ex
+        r -= frac
+    return shards
+
+
+def batch(shards, n, rng, crop=True, zoom=0.0, extras=()):
     xs, ts = [], []
     for _ in range(n):
-        img, lab = (extra if extra is not None and extra.items and rng.random() < extra_frac else shards).sample()
+        img, lab = pick_source(shards, extras, rng).sample()
         zoomed = zoom_crop(img, lab, rng) if crop and rng.random() < zoom else None
         if zoomed is not None:
             img, lab = zoomed
@@ -281,8 +293,8 @@ def main():
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--init", default="")
     ap.add_argument("--zoom", type=float, default=0.0, help="share of crops magnified around a plate")
-    ap.add_argument("--extra", default="", help="a second shard folder (e.g. close-up scenes) ...")
-    ap.add_argument("--extra-frac", type=float, default=0.0, help="... and the share of samples drawn from it")
+    ap.add_argument("--extra", default="", help="more shard folders, comma-separated (e.g. close-up scenes) ...")
+    ap.add_argument("--extra-frac", default="0", help="... and the share of samples drawn from each, comma-separated")
     a = ap.parse_args()
     rng = random.Random(a.seed)
     torch.manual_seed(a.seed)
@@ -303,9 +315,15 @@ def main():
     elif a.init:
         model.load_state_dict(torch.load(a.init, map_location="cpu")["model"])
     shards = Shards(os.path.join(a.data, "shard_*.pkl"), rng)
-    extra = Shards(os.path.join(a.extra, "shard_*.pkl"), rng) if a.extra else None
+    dirs = [d for d in a.extra.split(",") if d]
+    fracs = [float(f) for f in a.extra_frac.split(",")]
+    if len(fracs) != len(dirs) and dirs:
+        ap.error("--extra-frac needs one share per --extra folder")
+    if sum(fracs) > 1:
+        ap.error("the --extra-frac shares add up to more than 1")
+    extras = [(Shards(os.path.join(d, "shard_*.pkl"), rng), f) for d, f in zip(dirs, fracs)]
     print(f"{len(shards.items)} scenes in {len(shards.seen)} shards" +
-          (f"; {len(extra.items)} extra scenes ({a.extra_frac:.0%} of samples)" if extra else ""), flush=True)
+          "".join(f"; {len(ex.items)} scenes from {d} ({f:.0%} of samples)" for d, (ex, f) in zip(dirs, extras)), flush=True)
     model.train()
     t0 = time.time()
     agg = {}
@@ -314,7 +332,7 @@ def main():
         for g in opt.param_groups:
             g["lr"] = lr
         full = step % 4 == 3
-        x, t = batch(shards, a.batch // 2 if full else a.batch, rng, crop=not full, zoom=a.zoom, extra=extra, extra_frac=a.extra_frac)
+        x, t = batch(shards, a.batch // 2 if full else a.batch, rng, crop=not full, zoom=a.zoom, extras=extras)
         p, r = model(x)
         loss, parts = det_loss(p, r, t)
         opt.zero_grad()
@@ -333,8 +351,8 @@ def main():
             torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "rng": rng.getstate(), "seed": a.seed}, ck + ".tmp")
             os.replace(ck + ".tmp", ck)
             shards.refresh()
-            if extra is not None:
-                extra.refresh()
+            for ex, _ in extras:
+                ex.refresh()
     print("done", flush=True)
 
 

@@ -28,7 +28,7 @@ def main():
     ap.add_argument("--shards", type=int, default=20)
     ap.add_argument("--per", type=int, default=400)
     ap.add_argument("--seed", type=int, default=1000)
-    ap.add_argument("--mode", choices=["mixed", "closeup"], default="mixed", help="scene kind (scene_synth.scene)")
+    ap.add_argument("--mode", choices=["mixed", "gantry", "closeup"], default="mixed", help="scene kind (scene_synth.scene)")
     ap.add_argument("--real-plates", default="", help="real/plates/train: pasted as some blue plates")
     a = ap.parse_args()
     if a.real_plates:

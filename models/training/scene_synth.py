@@ -11,6 +11,11 @@ models/README.md "The plate detector contract"):
            briquettes, sand, gravel, earth, light stone, green / blue / patterned tarps
            drawn fully or partly, empty beds, box vans, tankers). Light trucks with blue
            plates, cars in other lanes, trucks cut by the frame edge, empty road.
+           Three in ten main vehicles (light trucks aside) are heavy trucks right under
+           the camera (steep): a large cab roof with its brand painted on it, a
+           foreshortened front, the long bed between tall walls, the cab often cut by
+           the bottom edge; empty beds sometimes hold the folded tarp. mode="gantry"
+           draws only these scenes (a separate cache).
   street   cars, vans and box trucks from the front or rear at street / parking-lot
            distance (CCPD-like close-ups up to half the frame width), blue / green /
            yellow (single and double row) / black / white plates; vans with painted
@@ -270,8 +275,9 @@ def _pick_cargo(rng):
     return "enclosed", "none"
 
 
-def _draw_load(spr, alpha, quad, cover, material, rng, nr):
-    """Fill the load quad (TL, TR, BR, BL in sprite px) of a truck seen from above/front."""
+def _draw_load(spr, alpha, quad, cover, material, rng, nr, deep=False):
+    """Fill the load quad (TL, TR, BR, BL in sprite px) of a truck seen from above/front.
+    deep: a steep view into a long bed, its tall inner side walls wide in the picture."""
     quad = np.asarray(quad, np.float32)
     x0, y0 = np.floor(quad.min(0)).astype(int)
     x1, y1 = np.ceil(quad.max(0)).astype(int)
@@ -300,7 +306,7 @@ def _draw_load(spr, alpha, quad, cover, material, rng, nr):
             wall[:, ::step] *= 0.65
             wall *= np.linspace(0.8, 1.1, band, dtype=np.float32)[:, None, None]
             tex[:band] = wall
-        sw = int(w * (_u(rng, 0.08, 0.3) if empty else _u(rng, 0.02, 0.12)))
+        sw = int(w * (_u(rng, 0.08, 0.3) if empty else _u(rng, 0.02, 0.12)) * (_u(rng, 1.0, 1.6) if deep else 1.0))
         if empty:  # the floor of a deep empty bed lies in the walls' shadow
             tex[band:] *= _u(rng, 0.35, 0.85)
         if sw > 1:  # inner faces of the side walls, widening towards the camera
@@ -322,6 +328,13 @@ def _draw_load(spr, alpha, quad, cover, material, rng, nr):
             for _ in range(rng.randint(1, 3)):
                 cx, cy = _u(rng, 0.2, 0.8) * w, _u(rng, 0.4, 0.95) * h
                 cv2.ellipse(tex, (int(cx), int(cy)), (int(w * _u(rng, 0.05, 0.2)), int(h * _u(rng, 0.03, 0.1))), 0, 0, 360, (_u(rng, 10, 40),) * 3, -1)
+        elif cover == "empty" and rng.random() < 0.3:  # the folded tarp left lying across an empty bed
+            th = max(2, int(h * _u(rng, 0.06, 0.2)))
+            y0t = int(_u(rng, 0.3, 0.95) * (h - th))
+            x0t, x1t = int(w * _u(rng, 0.05, 0.3)), int(w * _u(rng, 0.7, 0.95))
+            roll = _texture("tarp", th, x1t - x0t, rng, nr) if rng.random() < 0.5 else np.full((th, x1t - x0t, 3), _u(rng, 12, 45), np.float32)
+            bump = _noise(nr, th, x1t - x0t, max(1.5, th / 2))
+            tex[y0t:y0t + th, x0t:x1t] = roll * (0.6 + 0.6 * bump[..., None])
         if cover in ("tarped", "partial"):
             tarp = _texture("tarp", h, w, rng, nr)
             if cover == "tarped":
@@ -437,19 +450,24 @@ class Sprite:
         self.traps = 0
 
 
-def truck_front(rng, nr, Wc, light=False, cargo=None, cab_only_prob=0.08):
-    """Heavy (or light) truck seen from the front and above. Wc = cab width in px."""
+def truck_front(rng, nr, Wc, light=False, cargo=None, cab_only_prob=0.08, steep=False):
+    """Heavy (or light) truck seen from the front and above. Wc = cab width in px.
+
+    steep: the truck right under a high camera (as in real gantry frames where the cab
+    fills the bottom of the frame): the cab roof is seen from above and large, the front
+    foreshortened, and the long bed stretches up the frame between tall walls."""
     Wc = int(max(24, Wc))
     has_load = rng.random() > cab_only_prob
-    Lh = int(Wc * (_u(rng, 0.35, 1.8) if has_load else 0))
+    f = _u(rng, 0.35, 0.6) if steep else 1.0  # foreshortening of the cab front
+    Lh = int(Wc * ((_u(rng, 1.0, 2.6) if steep else _u(rng, 0.35, 1.8)) if has_load else 0))
     bedw = _u(rng, 1.0, 1.12)
     mirror = int(Wc * 0.12)
     W = int(Wc * bedw) + 2 * mirror + 4
-    roof_h = int(Wc * _u(rng, 0.12, 0.28))
-    sign_h = int(Wc * _u(rng, 0.09, 0.14))
-    wind_h = int(Wc * _u(rng, 0.22, 0.32))
-    grille_h = int(Wc * _u(rng, 0.22, 0.32))
-    bump_h = int(Wc * _u(rng, 0.16, 0.24))
+    roof_h = int(Wc * (_u(rng, 0.35, 0.7) if steep else _u(rng, 0.12, 0.28)))
+    sign_h = int(Wc * _u(rng, 0.09, 0.14) * (0.8 if steep else 1.0))
+    wind_h = int(Wc * _u(rng, 0.22, 0.32) * f)
+    grille_h = int(Wc * _u(rng, 0.22, 0.32) * f)
+    bump_h = int(Wc * _u(rng, 0.16, 0.24) * max(f, 0.6))
     H = Lh + roof_h + sign_h + wind_h + grille_h + bump_h + 6
     s = Sprite(H, W)
     img, al = s.img, s.alpha
@@ -462,11 +480,11 @@ def truck_front(rng, nr, Wc, light=False, cargo=None, cab_only_prob=0.08):
     # load strip (bed seen from above, narrowing away from the camera)
     if has_load:
         cover, material = cargo or _pick_cargo(rng)
-        topw = Wc * bedw * _u(rng, 0.72, 0.97)
+        topw = Wc * bedw * (_u(rng, 0.6, 0.85) if steep else _u(rng, 0.72, 0.97))
         botw = Wc * bedw
         shift = _u(rng, -0.1, 0.1) * Wc
         q = [(cx - topw / 2 + shift, 0), (cx + topw / 2 + shift, 0), (cx + botw / 2, Lh + roof_h * 0.6), (cx - botw / 2, Lh + roof_h * 0.6)]
-        _draw_load(img, al, q, cover, material, rng, nr)
+        _draw_load(img, al, q, cover, material, rng, nr, deep=steep)
         lq = np.float32(q)
         lq[2:, 1] = Lh  # the visible strip ends where the cab roof starts
         s.loads.append((lq, cover, material))
@@ -480,6 +498,16 @@ def truck_front(rng, nr, Wc, light=False, cargo=None, cab_only_prob=0.08):
     _poly(img, [(cx - rw0 / 2, y), (cx + rw0 / 2, y), (cx + rw1 / 2, y + roof_h), (cx - rw1 / 2, y + roof_h)], cab * _u(rng, 0.75, 1.05), al)
     if rng.random() < 0.6:
         _rect(img, cx - Wc * 0.15, y + roof_h * 0.3, cx + Wc * 0.15, y + roof_h * 0.6, cab * 0.6)
+    if steep:  # what the roof shows from above: ribs, a hatch, the brand painted on its front
+        for k in range(rng.randint(0, 6)):
+            yy = y + roof_h * _u(rng, 0.1, 0.6)
+            _rect(img, cx - rw0 * 0.4, yy, cx + rw0 * 0.4, yy + max(1, roof_h * 0.04), cab * _u(rng, 1.05, 1.3))
+        if rng.random() < 0.5:
+            _rect(img, cx - Wc * 0.12, y + roof_h * 0.15, cx + Wc * 0.12, y + roof_h * 0.4, (_u(rng, 120, 200),) * 3)
+        if rng.random() < 0.5:
+            tw = Wc * _u(rng, 0.5, 0.8)
+            _paste_text(img, rng.choice(SIGNBOARDS), cx - tw / 2, y + roof_h * 0.68, tw, roof_h * 0.25, _col(rng, (235, 235, 240), 15), rng)
+            s.traps += 1
     for sx in (-1, 1):
         if rng.random() < 0.5:
             cv2.circle(img, (int(cx + sx * Wc * 0.35), int(y + roof_h * 0.5)), max(1, int(Wc * 0.025)), (230, 230, 220), -1)
@@ -933,15 +961,16 @@ def _gantry(rng, nr, H, W, lab):
             Wc = ref * _u(rng, 0.2, 0.45)
         else:
             Wc = ref * math.exp(_u(rng, math.log(0.05), math.log(0.2)))
-        if r < 0.75 or light:
-            sp = truck_front(rng, nr, Wc * (0.75 if light else 1.0), light=light)
+        steep = is_main and not light and rng.random() < 0.3
+        if r < 0.75 or light or steep:
+            sp = truck_front(rng, nr, Wc * (0.75 if light else 1.0), light=light, steep=steep)
         else:
             sp = car(rng, nr, Wc * 0.7, rear=rng.random() < 0.4)
         h, w = sp.img.shape[:2]
         if is_main:
             x = _u(rng, 0.1, 0.9) * W - w / 2
             y = _u(rng, 0.6, 1.0) * H - h
-            if rng.random() < 0.12:  # cab cut by the bottom edge (load visible, plate not)
+            if rng.random() < (0.4 if steep else 0.12):  # cab cut by the bottom edge (load visible, plate not)
                 y = H - h * _u(rng, 0.5, 0.8)
             elif rng.random() < 0.1:  # cut by a side edge
                 x = rng.choice([-w * _u(rng, 0.2, 0.5), W - w * _u(rng, 0.5, 0.8)])
@@ -1110,7 +1139,7 @@ FRAME_SHAPES = [((1920, 1080), 3), ((3392, 2072), 2), ((2064, 1608), 2), ((720, 
 
 
 def scene(rng: random.Random, in_w=IN_W, in_h=IN_H, mode: str = "mixed"):
-    """mode: "mixed" (gantry 55 %, street 45 %) or "closeup" (_closeup only)."""
+    """mode: "mixed" (gantry 55 %, street 45 %), "gantry" (_gantry only) or "closeup" (_closeup only)."""
     nr = np.random.default_rng(rng.getrandbits(32))
     (fw, fh) = rng.choices([s for s, _ in FRAME_SHAPES], [w for _, w in FRAME_SHAPES])[0]
     if rng.random() < 0.3:
@@ -1120,7 +1149,7 @@ def scene(rng: random.Random, in_w=IN_W, in_h=IN_H, mode: str = "mixed"):
     k = _u(rng, 1.0, 1.4)  # render above the input resolution, then area-downsample like a camera frame
     W, H = int(cw * k), int(ch * k)
     lab = {"plates": [], "vehicles": [], "loads": [], "_vmask": np.zeros((H, W), np.float32)}
-    gantry = mode == "mixed" and rng.random() < 0.55
+    gantry = mode == "gantry" or (mode == "mixed" and rng.random() < 0.55)
     if gantry:
         img, lights = _gantry(rng, nr, H, W, lab)
     elif mode == "closeup":
@@ -1179,7 +1208,9 @@ def load_crop(rng: random.Random, size=96):
     H = int(W * _u(rng, 0.6, 0.9))
     cover, material = _pick_cargo(rng)
     img = _road_bg(rng, nr, H, W)
-    sp = truck_front(rng, nr, W * _u(rng, 0.3, 0.55), light=rng.random() < 0.15, cargo=(cover, material), cab_only_prob=0.0)
+    light = rng.random() < 0.15
+    sp = truck_front(rng, nr, W * _u(rng, 0.3, 0.55), light=light, cargo=(cover, material), cab_only_prob=0.0,
+                     steep=not light and rng.random() < 0.3)
     lab = {"plates": [], "vehicles": [], "loads": []}
     h, w = sp.img.shape[:2]
     x = _u(rng, 0.05, 0.6) * W
@@ -1239,7 +1270,7 @@ def main():
     ap.add_argument("-n", type=int, default=16)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--crops", action="store_true")
-    ap.add_argument("--mode", choices=["mixed", "closeup"], default="mixed")
+    ap.add_argument("--mode", choices=["mixed", "gantry", "closeup"], default="mixed")
     ap.add_argument("--real-plates", default="", help="real/plates/train: pasted as some blue plates")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
