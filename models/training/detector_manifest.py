@@ -24,6 +24,7 @@ MANIFEST = os.path.join(ONNX_DIR, "manifest.toml")
 COPY = os.path.join(HERE, "detector_manifest.toml")
 OURS = ("plate_detector", "cargo_classifier")
 MARKER = "# [plate_detector] and [cargo_classifier]: written by models/training/detector_manifest.py (keeps the other tables as they are).\n"
+NOTE = "# Their metrics are the Python reference's (detector_eval.py: onnxruntime, OpenCV crops); `make eval` measures the Rust pipeline.\n"
 
 
 def sha256(path):
@@ -61,7 +62,7 @@ def merge(text: str, ours: str) -> str:
         m = re.match(r"^\s*\[\s*([A-Za-z0-9_]+)", line)
         if m and not line.lstrip().startswith("[["):
             skip = m.group(1) in OURS
-        if not skip and line != MARKER:
+        if not skip and line not in (MARKER, NOTE):
             out.append(line)
     base = "".join(out).rstrip("\n") + "\n"
     return base + ours
@@ -213,7 +214,7 @@ def main():
                                       a.det_trained_on or f"synthetic checkpoint / street scenes (scene_synth.py, cached by scene_cache.py), {dx.get('step')} steps; never the real frames")
     doc["cargo_classifier"] = cargo_table(ev, cx, ct, cx.get("seed"),
                                           a.cargo_trained_on or f"synthetic load-region crops (scene_synth.load_crop), {ct.get('train_crops')} crops, {ct.get('steps')} steps x {ct.get('batch')}; never the real frames")
-    ours = "\n" + MARKER + to_toml(doc)
+    ours = "\n" + MARKER + NOTE + to_toml(doc)
     tomllib.loads(ours)
     with open(COPY, "w", encoding="utf-8") as f:
         f.write(ours)
