@@ -20,9 +20,12 @@
 //! `checkpoint`: per frame the plates found and read, and the cover and material
 //! of the highest-scoring load box; cover accuracy with the labels mapped
 //! covered → tarped, partially_covered → partial, uncovered → open, empty → empty.
-//! JSON: `{"n","plate_found","plates_readable","plates_read","cover_known",
-//! "cover_correct","cover_acc","ms_per_frame"}`; `ms_per_frame` is detect + read
-//! every plate + classify, single thread.
+//! The readings that are GA 36 plates are the ones a checkpoint would report;
+//! `plates_reported_other` counts those that are not the frame's labelled plate
+//! (a misread that names another vehicle, or a plate of an unlabelled vehicle).
+//! JSON: `{"n","plate_found","plates_readable","plates_read","plates_reported",
+//! "plates_reported_other","cover_known","cover_correct","cover_acc","ms_per_frame"}`;
+//! `ms_per_frame` is detect + read every plate + classify, single thread.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -365,6 +368,8 @@ struct CheckpointRow<'a> {
     want_plate: &'a str,
     plates_found: usize,
     plates_read: String,
+    /// The readings a checkpoint would keep (GA 36 plates).
+    plates_reported: String,
     plate_read_ok: bool,
     want_cover: String,
     cover: String,
@@ -383,6 +388,8 @@ pub struct CheckpointSummary {
     plate_found: usize,
     plates_readable: usize,
     plates_read: usize,
+    plates_reported: usize,
+    plates_reported_other: usize,
     cover_known: usize,
     cover_correct: usize,
     cover_acc: f64,
@@ -428,6 +435,7 @@ pub fn checkpoint(dir: &Path, out: &Path, m: &ModelPaths) -> Result<CheckpointSu
         .with_context(|| format!("loading {}", m.classifier.display()))?;
     let mut csv_out = csv_writer(out)?;
     let (mut found, mut readable, mut read_ok, mut cover_known, mut cover_ok) = (0, 0, 0, 0, 0);
+    let (mut reported, mut reported_other) = (0, 0);
     let (mut ms, mut runs) = (0.0f64, 0usize);
     for l in &labels {
         let want_plate = l.plate_text.trim();
@@ -439,6 +447,7 @@ pub fn checkpoint(dir: &Path, out: &Path, m: &ModelPaths) -> Result<CheckpointSu
             want_plate,
             plates_found: 0,
             plates_read: String::new(),
+            plates_reported: String::new(),
             plate_read_ok: false,
             want_cover: want_cover
                 .map(|c| c.to_string())
@@ -471,6 +480,14 @@ pub fn checkpoint(dir: &Path, out: &Path, m: &ModelPaths) -> Result<CheckpointSu
                             !want_plate.is_empty() && texts.iter().any(|t| t == want_plate);
                         read_ok += usize::from(row.plate_read_ok);
                         row.plates_read = texts.join(";");
+                        let kept: Vec<&str> = texts
+                            .iter()
+                            .map(String::as_str)
+                            .filter(|t| is_plate(t))
+                            .collect();
+                        reported += kept.len();
+                        reported_other += kept.iter().filter(|t| **t != want_plate).count();
+                        row.plates_reported = kept.join(";");
                         if let (Some(ld), Some(c)) = (load, cargo) {
                             let b = ld.bbox;
                             row.load_box = format!(
@@ -525,11 +542,17 @@ pub fn checkpoint(dir: &Path, out: &Path, m: &ModelPaths) -> Result<CheckpointSu
     csv_out
         .flush()
         .with_context(|| format!("writing {}", out.display()))?;
+    println!(
+        "checkpoint: {read_ok}/{readable} labelled plates read exactly; {reported} readings are GA 36 plates \
+         (what a checkpoint reports), {reported_other} of them not the labelled plate; cover {cover_ok}/{cover_known}"
+    );
     Ok(CheckpointSummary {
         n: labels.len(),
         plate_found: found,
         plates_readable: readable,
         plates_read: read_ok,
+        plates_reported: reported,
+        plates_reported_other: reported_other,
         cover_known,
         cover_correct: cover_ok,
         cover_acc: ratio(cover_ok, cover_known),
