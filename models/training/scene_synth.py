@@ -499,7 +499,7 @@ def truck_front(rng, nr, Wc, light=False, cargo=None, cab_only_prob=0.08, steep=
     if rng.random() < 0.6:
         _rect(img, cx - Wc * 0.15, y + roof_h * 0.3, cx + Wc * 0.15, y + roof_h * 0.6, cab * 0.6)
     if steep:  # what the roof shows from above: ribs, a hatch, the brand painted on its front
-        for k in range(rng.randint(0, 6)):
+        for _ in range(rng.randint(0, 6)):
             yy = y + roof_h * _u(rng, 0.1, 0.6)
             _rect(img, cx - rw0 * 0.4, yy, cx + rw0 * 0.4, yy + max(1, roof_h * 0.04), cab * _u(rng, 1.05, 1.3))
         if rng.random() < 0.5:
