@@ -186,6 +186,9 @@ struct Tally {
     color_right: usize,
     layout_known: usize,
     layout_right: usize,
+    /// Wall time of the timed reads, and how many.
+    ms: f64,
+    timed: usize,
 }
 
 impl Tally {
@@ -196,8 +199,13 @@ impl Tally {
         edit: usize,
         color: Option<bool>,
         layout: Option<bool>,
+        ms: Option<f64>,
     ) {
         self.n += 1;
+        if let Some(ms) = ms {
+            self.ms += ms;
+            self.timed += 1;
+        }
         self.exact += usize::from(exact);
         self.chars += truth_len;
         self.chars_right += truth_len.saturating_sub(edit);
@@ -217,6 +225,14 @@ impl Tally {
 
     fn char_acc(&self) -> f64 {
         ratio(self.chars_right, self.chars)
+    }
+
+    fn ms_per_read(&self) -> f64 {
+        if self.timed == 0 {
+            0.0
+        } else {
+            self.ms / self.timed as f64
+        }
     }
 }
 
@@ -277,7 +293,6 @@ fn plates(dir: &Path, out: &Path, model: &Path) -> Result<Summary> {
     let mut by_color: BTreeMap<String, Tally> = BTreeMap::new();
     let mut by_layout: BTreeMap<String, Tally> = BTreeMap::new();
     let mut by_source: BTreeMap<String, Tally> = BTreeMap::new();
-    let (mut read_ms, mut reads) = (0.0f64, 0usize);
 
     for label in &labels {
         let truth = label.plate_text.trim();
@@ -308,8 +323,6 @@ fn plates(dir: &Path, out: &Path, model: &Path) -> Result<Summary> {
                 match read {
                     Err(e) => row.error = format!("read failed: {e}"),
                     Ok(read) => {
-                        read_ms += ms;
-                        reads += 1;
                         row.ms = Some(ms);
                         row.exact = read.text == truth;
                         color_ok = color_truth.map(|c| c == read.color);
@@ -356,9 +369,9 @@ fn plates(dir: &Path, out: &Path, model: &Path) -> Result<Summary> {
         for (map, key) in groups {
             map.entry(key.to_owned())
                 .or_default()
-                .add(row.exact, truth_len, edit, color_ok, layout_ok);
+                .add(row.exact, truth_len, edit, color_ok, layout_ok, row.ms);
         }
-        all.add(row.exact, truth_len, edit, color_ok, layout_ok);
+        all.add(row.exact, truth_len, edit, color_ok, layout_ok, row.ms);
         csv_out
             .serialize(&row)
             .with_context(|| format!("writing {}", out.display()))?;
@@ -382,11 +395,7 @@ fn plates(dir: &Path, out: &Path, model: &Path) -> Result<Summary> {
         n: all.n,
         exact: all.exact_rate(),
         char_acc: all.char_acc(),
-        ms_per_crop: if reads == 0 {
-            0.0
-        } else {
-            read_ms / reads as f64
-        },
+        ms_per_crop: all.ms_per_read(),
     })
 }
 
@@ -404,20 +413,21 @@ fn report(all: &Tally, groups: &[(&str, &BTreeMap<String, Tally>)]) -> String {
     let line = |s: &mut String, name: &str, t: &Tally| {
         let _ = writeln!(
             s,
-            "  {name:<40} {:>5} {:>7.1}% {:>7.1}% {:>9} {:>9}",
+            "  {name:<40} {:>5} {:>7.1}% {:>7.1}% {:>9} {:>9} {:>8.3}",
             t.n,
             100.0 * t.exact_rate(),
             100.0 * t.char_acc(),
             format!("{}/{}", t.color_right, t.color_known),
             format!("{}/{}", t.layout_right, t.layout_known),
+            t.ms_per_read(),
         );
     };
     for (title, map) in groups {
         let head = format!("by {title}");
         let _ = writeln!(
             s,
-            "{head:<42} {:>5} {:>8} {:>8} {:>9} {:>9}",
-            "n", "exact", "char", "colour", "layout"
+            "{head:<42} {:>5} {:>8} {:>8} {:>9} {:>9} {:>8}",
+            "n", "exact", "char", "colour", "layout", "ms/read"
         );
         for (name, t) in map.iter() {
             line(&mut s, name, t);
