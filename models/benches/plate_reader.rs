@@ -1,13 +1,16 @@
 //! Plate reader speed, single-threaded: one crop per `read` (a single-row and a
-//! double-row plate: the latter takes two network passes), and 16 crops per
-//! `read_batch` (throughput in crops per second; time / 16 is ms per crop).
+//! double-row plate), and 16 crops per `read_batch` (throughput in crops per
+//! second; time / 16 is ms per crop). The shipped reader runs its layout net
+//! first, which sends a double-row plate straight to its one joined-rows pass;
+//! the `/reader_alone` variants run the same crops without the layout net (a
+//! double-row plate then takes a first pass and the joined pass), for comparison.
 
 use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use image::DynamicImage;
-use models::{PlateLayout, PlateReader};
+use models::{PlateLayout, PlateReader, PlateReaderSpec};
 
 /// Fixture crops with their labelled layout.
 fn fixtures() -> Vec<(PlateLayout, DynamicImage)> {
@@ -27,19 +30,27 @@ fn plate_reader(c: &mut Criterion) {
     let reader = PlateReader::load(&model).expect("shipped plate reader");
     let fixtures = fixtures();
 
+    let spec = PlateReaderSpec::load(model.with_file_name("manifest.toml")).expect("manifest");
+    let bytes = std::fs::read(&model).expect("model");
+    let alone = PlateReader::from_onnx(&bytes, spec, &model).expect("reader alone");
+    let sixteen: Vec<&DynamicImage> = fixtures.iter().map(|(_, i)| i).cycle().take(16).collect();
+
     let mut group = c.benchmark_group("plate_reader");
-    for layout in [PlateLayout::Single, PlateLayout::Double] {
-        if let Some((_, crop)) = fixtures.iter().find(|(l, _)| *l == layout) {
-            group.bench_function(format!("read/{layout}"), |b| {
-                b.iter(|| reader.read(black_box(crop)).expect("read"))
-            });
+    for (suffix, reader) in [("", &reader), ("/reader_alone", &alone)] {
+        for layout in [PlateLayout::Single, PlateLayout::Double] {
+            if let Some((_, crop)) = fixtures.iter().find(|(l, _)| *l == layout) {
+                group.bench_function(format!("read/{layout}{suffix}"), |b| {
+                    b.iter(|| reader.read(black_box(crop)).expect("read"))
+                });
+            }
         }
     }
-    let sixteen: Vec<&DynamicImage> = fixtures.iter().map(|(_, i)| i).cycle().take(16).collect();
     group.throughput(Throughput::Elements(16));
-    group.bench_function("read_batch/16", |b| {
-        b.iter(|| reader.read_batch(black_box(&sixteen)))
-    });
+    for (suffix, reader) in [("", &reader), ("/reader_alone", &alone)] {
+        group.bench_function(format!("read_batch/16{suffix}"), |b| {
+            b.iter(|| reader.read_batch(black_box(&sixteen)))
+        });
+    }
     group.bench_function("read_x16", |b| {
         b.iter(|| {
             for crop in &sixteen {

@@ -29,6 +29,8 @@ pub mod ctc;
 pub mod manifest;
 /// `PlateDetector`: frame → letterbox → run → decode → NMS → plates, vehicles, loads.
 pub mod plate_detector;
+/// The layout net: single or double row before the reader's first pass.
+pub mod plate_layout;
 /// `PlateReader`: load once, then crop → text + colour + layout.
 pub mod plate_reader;
 /// Image → input tensor: size bounding, resize, double-row band join.
@@ -41,6 +43,7 @@ pub use manifest::{DoubleRow, ManifestError, PlateColor, PlateLayout, PlateReade
 pub use plate_detector::{
     rectify_plate, BBox, Detections, PlateBox, PlateDetector, PlateDetectorSpec, Point, Region,
 };
+pub use plate_layout::PlateLayoutSpec;
 pub use plate_reader::{PlateRead, PlateReader};
 pub use preprocess::{Crop, CropRef};
 

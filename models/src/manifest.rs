@@ -214,15 +214,19 @@ pub enum ManifestError {
     },
 }
 
+/// The text of the manifest at `path`.
+pub(crate) fn read_manifest(path: &Path) -> Result<String, ManifestError> {
+    std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+        path: path.to_owned(),
+        source,
+    })
+}
+
 impl PlateReaderSpec {
     /// Reads the `[plate_reader]` table of the `manifest.toml` at `path`.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, ManifestError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::from_toml(&text).map_err(|e| e.with_path(path))
+        Self::from_toml(&read_manifest(path)?).map_err(|e| e.with_path(path))
     }
 
     /// Parses the `[plate_reader]` table of a manifest held in memory. A manifest
@@ -300,7 +304,8 @@ impl RawPlateReader {
 }
 
 impl ManifestError {
-    fn with_path(self, p: &Path) -> Self {
+    /// The same error, naming the manifest at `p`.
+    pub(crate) fn with_path(self, p: &Path) -> Self {
         match self {
             ManifestError::Parse { source, .. } => ManifestError::Parse {
                 path: p.to_owned(),

@@ -227,21 +227,7 @@ pub(crate) fn read_table<T: serde::de::DeserializeOwned>(
     path: &Path,
     table: &str,
 ) -> Result<T, ManifestError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    table_from_toml(&text, table).map_err(|e| match e {
-        ManifestError::Parse { source, .. } => ManifestError::Parse {
-            path: path.to_owned(),
-            source,
-        },
-        ManifestError::Invalid { reason, .. } => ManifestError::Invalid {
-            path: path.to_owned(),
-            reason,
-        },
-        read => read,
-    })
+    table_from_toml(&crate::manifest::read_manifest(path)?, table).map_err(|e| e.with_path(path))
 }
 
 /// Reads the table `table` of a manifest held in memory.

@@ -5,6 +5,10 @@
 //! on a blank input. A read is then preprocess → run → postprocess, on a run
 //! state and input tensor kept in the reader (no per-call setup), with the
 //! contract's second pass for double-row plates.
+//!
+//! With a layout net beside it (`[plate_layout]`, see [`crate::plate_layout`]),
+//! a plate that net is sure is double-row skips the first pass: it is read in
+//! one pass on its joined rows.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, TryLockError};
@@ -14,6 +18,7 @@ use tract_onnx::prelude::*;
 
 use crate::ctc::{self, Decoded};
 use crate::manifest::{PlateColor, PlateLayout, PlateReaderSpec};
+use crate::plate_layout::{LayoutGuess, LayoutNet, PlateLayoutSpec};
 use crate::preprocess::{self, Crop, MAX_OVERSAMPLE};
 use crate::runtime::{self, inference, model_error};
 use crate::Error;
@@ -29,9 +34,10 @@ const MAX_BATCH: usize = 32;
 pub struct PlateRead {
     /// The characters read, e.g. `冀A12345` (empty when the network saw none).
     pub text: String,
-    /// Plate colour, from the first pass.
+    /// Plate colour, from the first pass (from the layout net when that sent
+    /// the plate straight to its double-row pass).
     pub color: PlateColor,
-    /// Single or double row, from the first pass.
+    /// Single or double row, from the first pass or the layout net.
     pub layout: PlateLayout,
     /// One confidence per character of `text` (per alphabet class, should a
     /// class ever be longer than one character): the peak softmax probability
@@ -66,6 +72,8 @@ pub struct PlateReader {
     scratch: Mutex<Scratch>,
     /// Run state of `batched`, reused batch after batch.
     batch_state: Mutex<Option<TypedSimpleState>>,
+    /// Decides the layout before the first pass, when the manifest has one.
+    layout_net: Option<Arc<LayoutNet>>,
 }
 
 /// The per-worker state of the batch-1 hot path.
@@ -77,9 +85,12 @@ struct Scratch {
     input: Arc<Tensor>,
     /// CTC decoding buffer.
     chars: Vec<Decoded>,
+    /// Run state of the layout net's batch-1 plan, when there is one.
+    layout_state: Option<TypedSimpleState>,
 }
 
 /// Colour, layout and their confidences from one network output row.
+#[derive(Clone, Copy)]
 struct Heads {
     color: PlateColor,
     color_confidence: f32,
@@ -87,60 +98,88 @@ struct Heads {
     layout_confidence: f32,
 }
 
+impl Heads {
+    /// The heads of a plate the layout net sent straight to its double-row pass.
+    fn routed(g: LayoutGuess) -> Heads {
+        Heads {
+            color: g.color,
+            color_confidence: g.color_confidence,
+            layout: PlateLayout::Double,
+            layout_confidence: g.p_double,
+        }
+    }
+}
+
 impl PlateReader {
     /// Loads the plate reader ONNX at `path` and the `manifest.toml` in the same
     /// folder, optimises and plans it, and checks its outputs against the manifest.
+    /// When the manifest has a `[plate_layout]` table, its network (beside the
+    /// manifest) is loaded too; a table naming a missing file is an error.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
         let onnx = runtime::read_model(path)?;
-        let spec = PlateReaderSpec::load(path.with_file_name("manifest.toml"))?;
-        Self::from_onnx(&onnx, spec, path)
+        let manifest = path.with_file_name("manifest.toml");
+        let spec = PlateReaderSpec::load(&manifest)?;
+        let reader = Self::from_onnx(&onnx, spec, path)?;
+        match PlateLayoutSpec::load(&manifest)? {
+            Some(layout) => {
+                let layout_path = path.with_file_name(&layout.file);
+                let bytes = runtime::read_model(&layout_path)?;
+                reader.with_layout_net(&bytes, layout, &layout_path)
+            }
+            None => Ok(reader),
+        }
+    }
+
+    /// This reader with a layout net (ONNX bytes and its spec) deciding the
+    /// layout before the first pass; `path` only names the model in errors.
+    /// The net must take the reader's input size: it reads the same tensor.
+    pub fn with_layout_net(
+        mut self,
+        onnx: &[u8],
+        spec: PlateLayoutSpec,
+        path: &Path,
+    ) -> Result<Self, Error> {
+        let err = model_error(path);
+        if (spec.height, spec.width) != (self.spec.height, self.spec.width) {
+            return Err(err(anyhow::anyhow!(
+                "layout net input [{}, {}] is not the reader's [{}, {}]",
+                spec.height,
+                spec.width,
+                self.spec.height,
+                self.spec.width
+            )));
+        }
+        let net = Arc::new(LayoutNet::from_onnx(onnx, spec, path)?);
+        self.layout_net = Some(net);
+        let scratch = self.fresh_scratch().map_err(&err)?;
+        self.scratch = Mutex::new(scratch);
+        Ok(self)
+    }
+
+    /// Whether a layout net decides the layout before the first pass.
+    pub fn has_layout_net(&self) -> bool {
+        self.layout_net.is_some()
     }
 
     /// Builds a reader from ONNX bytes and a spec already in hand; `path` only
     /// names the model in errors.
     pub fn from_onnx(onnx: &[u8], spec: PlateReaderSpec, path: &Path) -> Result<Self, Error> {
         let err = model_error(path);
-        // value_info and output shapes may carry the export's symbolic batch,
-        // which would then refuse to unify with the pinned batch of 1
-        // (DEPS.md): tract infers them again from the pinned input.
-        let framework = tract_onnx::onnx()
-            .with_ignore_value_info(true)
-            .with_ignore_output_shapes(true);
-        let proto = framework
-            .proto_model_for_read(&mut &onnx[..])
-            .map_err(&err)?;
-        let model = framework
-            .model_for_proto_model(&proto)
-            .and_then(|m| m.with_outputs_by_name(OUTPUTS))
-            .map_err(&err)?;
+        let model = runtime::parse(onnx, &OUTPUTS).map_err(&err)?;
         let (h, w) = (spec.height as usize, spec.width as usize);
+        let single = runtime::plan_for(model.clone(), h, w).map_err(&err)?;
+        // A symbolic batch for `read_batch` (None: batches run one crop at a time).
+        let batched = runtime::batched_plan(model, h, w);
 
-        let single = model
-            .clone()
-            .with_input_fact(0, f32::fact([1, 3, h, w]).into())
-            .and_then(|m| m.into_optimized())
-            .and_then(|m| m.into_runnable())
-            .map_err(&err)?;
-        // A symbolic batch for `read_batch`; a network exported with a fixed
-        // batch does not type with one, and batches fall back to one run each.
-        let batched = {
-            let n = model.symbols.sym("N").to_dim();
-            let shape = ShapeFact::from_dims([n, 3.to_dim(), h.to_dim(), w.to_dim()]);
-            model
-                .with_input_fact(0, f32::fact(shape).into())
-                .and_then(|m| m.into_optimized())
-                .and_then(|m| m.into_runnable())
-                .ok()
-        };
-
-        let scratch = Self::new_scratch(&single, &spec).map_err(&err)?;
+        let scratch = Self::new_scratch(&single, &spec, None).map_err(&err)?;
         let mut reader = PlateReader {
             spec,
             single,
             batched,
             scratch: Mutex::new(scratch),
             batch_state: Mutex::new(None),
+            layout_net: None,
         };
         reader.check_contract().map_err(&err)?;
         Ok(reader)
@@ -153,8 +192,9 @@ impl PlateReader {
             spec: self.spec.clone(),
             single: self.single.clone(),
             batched: self.batched.clone(),
-            scratch: Mutex::new(Self::new_scratch(&self.single, &self.spec).map_err(inference)?),
+            scratch: Mutex::new(self.fresh_scratch().map_err(inference)?),
             batch_state: Mutex::new(None),
+            layout_net: self.layout_net.clone(),
         })
     }
 
@@ -169,13 +209,23 @@ impl PlateReader {
         self.batched.is_some()
     }
 
-    fn new_scratch(plan: &Arc<TypedSimplePlan>, spec: &PlateReaderSpec) -> TractResult<Scratch> {
+    fn new_scratch(
+        plan: &Arc<TypedSimplePlan>,
+        spec: &PlateReaderSpec,
+        layout_net: Option<&LayoutNet>,
+    ) -> TractResult<Scratch> {
         let shape = [1, 3, spec.height as usize, spec.width as usize];
         Ok(Scratch {
             state: plan.spawn()?,
             input: Arc::new(Tensor::zero::<f32>(&shape)?),
             chars: Vec::with_capacity(16),
+            layout_state: layout_net.map(|n| n.single.spawn()).transpose()?,
         })
+    }
+
+    /// A run state for this reader's networks.
+    fn fresh_scratch(&self) -> TractResult<Scratch> {
+        Self::new_scratch(&self.single, &self.spec, self.layout_net.as_deref())
     }
 
     /// Runs a blank crop and checks the output shapes against the manifest, so
@@ -232,7 +282,7 @@ impl PlateReader {
             Err(TryLockError::Poisoned(poisoned)) => {
                 // A panic mid-read may have left the state mid-turn: start afresh.
                 let mut guard = poisoned.into_inner();
-                *guard = Self::new_scratch(&self.single, &self.spec).map_err(inference)?;
+                *guard = self.fresh_scratch().map_err(inference)?;
                 self.scratch.clear_poison();
                 Some(guard)
             }
@@ -240,18 +290,43 @@ impl PlateReader {
         };
         let scratch: &mut Scratch = match guard.as_deref_mut() {
             Some(scratch) => scratch,
-            None => spare.insert(Self::new_scratch(&self.single, &self.spec).map_err(inference)?),
+            None => spare.insert(self.fresh_scratch().map_err(inference)?),
         };
 
-        let first = self.run_single(scratch, |dst| preprocess::resize_into(&rgb, w, h, dst))?;
+        Self::fill(scratch, |dst| preprocess::resize_into(&rgb, w, h, dst))?;
+        let joined = |dst: &mut [f32]| {
+            preprocess::write_chw(
+                &preprocess::join_rows(&rgb, &self.spec.double_row, w, h),
+                dst,
+            )
+        };
+        if let Some(heads) = self.route_single(scratch)? {
+            Self::fill(scratch, joined)?;
+            let ctc = self.run_filled(scratch)?;
+            return Ok(self.assemble(&ctc[0], 0, heads, &mut scratch.chars));
+        }
+        let first = self.run_filled(scratch)?;
         let heads = self.heads(&first, 0)?;
         let ctc = if heads.layout == PlateLayout::Double {
-            let joined = preprocess::join_rows(&rgb, &self.spec.double_row, w, h);
-            self.run_single(scratch, |dst| preprocess::write_chw(&joined, dst))?
+            drop(first); // tract's outputs may hold the input: release it before the refill
+            Self::fill(scratch, joined)?;
+            self.run_filled(scratch)?
         } else {
             first
         };
         Ok(self.assemble(&ctc[0], 0, heads, &mut scratch.chars))
+    }
+
+    /// Runs the layout net on the filled input; the heads to read the plate
+    /// with in one double-row pass when the net routes it there.
+    fn route_single(&self, scratch: &mut Scratch) -> Result<Option<Heads>, Error> {
+        let (Some(net), Some(state)) = (&self.layout_net, scratch.layout_state.as_mut()) else {
+            return Ok(None);
+        };
+        let out = runtime::run_state(state, tvec![scratch.input.clone().into_tvalue()])
+            .map_err(inference)?;
+        let guess = net.guess(&out, 0)?;
+        Ok(net.routes(&guess).then(|| Heads::routed(guess)))
     }
 
     /// Reads several crops, in one network run per [`MAX_BATCH`] crops when the
@@ -299,7 +374,8 @@ impl PlateReader {
     }
 
     /// One batched run over `chunk` (already bounded RGB), plus one batched
-    /// second pass over its double-row plates.
+    /// second pass over its double-row plates. With a layout net, the plates it
+    /// routes skip the first run and go straight to the second.
     fn read_chunk(
         &self,
         plan: &Arc<TypedSimplePlan>,
@@ -307,14 +383,25 @@ impl PlateReader {
         chars: &mut Vec<Decoded>,
     ) -> Result<Vec<PlateRead>, Error> {
         let (h, w) = (self.spec.height, self.spec.width);
-        let first = self.run_batched(plan, chunk.len(), |k, dst| {
-            preprocess::resize_into(&chunk[k].1, w, h, dst)
-        })?;
-        let heads: Vec<Heads> = (0..chunk.len())
-            .map(|k| self.heads(&first, k))
-            .collect::<Result<_, _>>()?;
+        let routed = self.route_chunk(chunk)?;
+        let plain: Vec<usize> = (0..chunk.len()).filter(|&k| routed[k].is_none()).collect();
+        let first = if plain.is_empty() {
+            None
+        } else {
+            Some(self.run_batched(plan, plain.len(), |j, dst| {
+                preprocess::resize_into(&chunk[plain[j]].1, w, h, dst)
+            })?)
+        };
+        // The heads of every crop: the layout net's for a routed one, the first
+        // run's for the others.
+        let mut heads = routed.clone();
+        if let Some(first) = &first {
+            for (j, &k) in plain.iter().enumerate() {
+                heads[k] = Some(self.heads(first, j)?);
+            }
+        }
         let doubles: Vec<usize> = (0..chunk.len())
-            .filter(|&k| heads[k].layout == PlateLayout::Double)
+            .filter(|&k| heads[k].is_some_and(|h| h.layout == PlateLayout::Double))
             .collect();
         let second = if doubles.is_empty() {
             None
@@ -327,21 +414,58 @@ impl PlateReader {
         };
         let mut reads = Vec::with_capacity(chunk.len());
         for (k, heads) in heads.into_iter().enumerate() {
-            let read = match (&second, doubles.binary_search(&k)) {
-                (Some(second), Ok(j)) => self.assemble(&second[0], j, heads, chars),
-                _ => self.assemble(&first[0], k, heads, chars),
+            let heads = heads.ok_or_else(|| inference(anyhow::anyhow!("crop {k} has no heads")))?;
+            let read = match (
+                &second,
+                doubles.binary_search(&k),
+                &first,
+                plain.binary_search(&k),
+            ) {
+                (Some(second), Ok(j), _, _) => self.assemble(&second[0], j, heads, chars),
+                (_, _, Some(first), Ok(j)) => self.assemble(&first[0], j, heads, chars),
+                _ => return Err(inference(anyhow::anyhow!("crop {k} was not run"))),
             };
             reads.push(read);
         }
         Ok(reads)
     }
 
-    /// Fills the kept `[1, 3, H, W]` input with `fill` and runs the batch-1 plan.
-    fn run_single(
+    /// The layout net over a chunk in one batched run: for each crop, the heads
+    /// to read it with in one double-row pass, or `None` (the reader decides).
+    /// Without a layout net, or without a batched plan for it, nothing is routed.
+    fn route_chunk(
         &self,
-        scratch: &mut Scratch,
-        fill: impl FnOnce(&mut [f32]),
-    ) -> Result<TVec<TValue>, Error> {
+        chunk: &[(usize, std::borrow::Cow<'_, image::RgbImage>)],
+    ) -> Result<Vec<Option<Heads>>, Error> {
+        let Some((net, plan)) = self
+            .layout_net
+            .as_ref()
+            .and_then(|n| n.batched.as_ref().map(|p| (n, p)))
+        else {
+            return Ok(vec![None; chunk.len()]);
+        };
+        let (h, w) = (self.spec.height as usize, self.spec.width as usize);
+        let mut input = Tensor::zero::<f32>(&[chunk.len(), 3, h, w]).map_err(inference)?;
+        {
+            let mut view = input.to_plain_array_view_mut::<f32>().map_err(inference)?;
+            let all = view
+                .as_slice_mut()
+                .ok_or_else(|| inference(anyhow::anyhow!("input not contiguous")))?;
+            for (dst, (_, rgb)) in all.chunks_exact_mut(3 * h * w).zip(chunk) {
+                preprocess::resize_into(rgb, w as u32, h as u32, dst);
+            }
+        }
+        let out = runtime::run_plan(plan, tvec![input.into_tvalue()]).map_err(inference)?;
+        (0..chunk.len())
+            .map(|k| {
+                let g = net.guess(&out, k)?;
+                Ok(net.routes(&g).then(|| Heads::routed(g)))
+            })
+            .collect()
+    }
+
+    /// Fills the kept `[1, 3, H, W]` input with `fill`.
+    fn fill(scratch: &mut Scratch, fill: impl FnOnce(&mut [f32])) -> Result<(), Error> {
         // Unique unless tract kept a reference to the last input; then this copies.
         let input = Arc::make_mut(&mut scratch.input);
         let mut view = input.to_plain_array_view_mut::<f32>().map_err(inference)?;
@@ -349,6 +473,11 @@ impl PlateReader {
             .as_slice_mut()
             .ok_or_else(|| inference(anyhow::anyhow!("input not contiguous")))?;
         fill(dst);
+        Ok(())
+    }
+
+    /// Runs the batch-1 plan on the kept input as it was last filled.
+    fn run_filled(&self, scratch: &mut Scratch) -> Result<TVec<TValue>, Error> {
         runtime::run_state(
             &mut scratch.state,
             tvec![scratch.input.clone().into_tvalue()],

@@ -57,6 +57,23 @@ pub(crate) fn plan_for(
         .into_runnable()
 }
 
+/// The optimised plan of `model` for a symbolic batch `[N, 3, h, w]`, or `None`
+/// when the network does not type with one (an export with a fixed batch):
+/// batches then fall back to one run each.
+pub(crate) fn batched_plan(
+    model: InferenceModel,
+    h: usize,
+    w: usize,
+) -> Option<Arc<TypedSimplePlan>> {
+    let n = model.symbols.sym("N").to_dim();
+    let shape = ShapeFact::from_dims([n, 3.to_dim(), h.to_dim(), w.to_dim()]);
+    model
+        .with_input_fact(0, f32::fact(shape).into())
+        .and_then(|m| m.into_optimized())
+        .and_then(|m| m.into_runnable())
+        .ok()
+}
+
 /// Runs `state` on `inputs` and leaves the CPU's vector registers clean for the
 /// scalar code that reads the outputs.
 ///

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use image::{DynamicImage, GrayImage, ImageBuffer, Luma, Rgb, RgbImage, Rgba, RgbaImage};
-use models::{Error, PlateColor, PlateLayout, PlateReader};
+use models::{Error, PlateColor, PlateLayout, PlateLayoutSpec, PlateReader, PlateReaderSpec};
 
 fn crate_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -122,6 +122,80 @@ fn batch_reads_like_one_by_one() {
             assert!((x - y).abs() < 1e-3, "{}: {x} vs {y}", f.file);
         }
     }
+}
+
+/// The shipped reader without its layout net: the reader's own two-pass path.
+fn reader_alone() -> PlateReader {
+    let path = model_path();
+    let spec = PlateReaderSpec::load(path.with_file_name("manifest.toml")).unwrap();
+    PlateReader::from_onnx(&std::fs::read(&path).unwrap(), spec, &path).unwrap()
+}
+
+#[test]
+fn layout_net_reads_like_the_reader_alone() {
+    // A plate the layout net routes is read on the same joined rows the reader's
+    // second pass would use: the text must not change, only the passes run.
+    let manifest = std::fs::read_to_string(model_path().with_file_name("manifest.toml")).unwrap();
+    assert_eq!(
+        reader().has_layout_net(),
+        manifest.contains("[plate_layout]"),
+        "the layout net is loaded exactly when the manifest names one"
+    );
+    let alone = reader_alone();
+    assert!(!alone.has_layout_net());
+    let fixtures = fixtures();
+    let images: Vec<&DynamicImage> = fixtures.iter().map(|f| &f.image).collect();
+    let batch = reader().read_batch(&images);
+    for (f, b) in fixtures.iter().zip(batch) {
+        let (with, without, b) = (
+            reader().read(&f.image).unwrap(),
+            alone.read(&f.image).unwrap(),
+            b.unwrap(),
+        );
+        assert_eq!(
+            (&with.text, with.layout),
+            (&without.text, without.layout),
+            "{}",
+            f.file
+        );
+        assert_eq!(
+            (&b.text, b.layout, b.color),
+            (&with.text, with.layout, with.color),
+            "{}",
+            f.file
+        );
+    }
+}
+
+#[test]
+fn layout_net_problems_are_clear_errors() {
+    let real = std::fs::read(model_path()).unwrap();
+    let shipped = std::fs::read_to_string(model_path().with_file_name("manifest.toml")).unwrap();
+    if !shipped.contains("[plate_layout]") {
+        return; // nothing to break
+    }
+    // The manifest names a layout net that is not there.
+    let (_dir, path) = model_dir(&real, None);
+    let err = PlateReader::load(&path).unwrap_err();
+    assert!(matches!(err, Error::ModelFile { .. }), "{err:?}");
+    assert!(err.to_string().contains("plate_layout.onnx"), "{err}");
+
+    // A layout net for another input size than the reader's.
+    let layout = std::fs::read(model_path().with_file_name("plate_layout.onnx")).unwrap();
+    let mut spec = PlateLayoutSpec::from_toml(&shipped).unwrap().unwrap();
+    spec.height *= 2;
+    let err = reader_alone()
+        .with_layout_net(&layout, spec, Path::new("plate_layout.onnx"))
+        .unwrap_err();
+    assert!(matches!(err, Error::Model { .. }), "{err:?}");
+    assert!(err.to_string().contains("not the reader's"), "{err}");
+
+    // Not an ONNX file.
+    let spec = PlateLayoutSpec::from_toml(&shipped).unwrap().unwrap();
+    let err = reader_alone()
+        .with_layout_net(b"garbage", spec, Path::new("plate_layout.onnx"))
+        .unwrap_err();
+    assert!(matches!(err, Error::Model { .. }), "{err:?}");
 }
 
 #[test]

@@ -132,6 +132,9 @@ class Pipeline:
     def __init__(self, det, reader=None, cargo=None, plate_thr=0.3, region_thr=0.3, nms_iou=0.45, region_nms=0.5):
         self.det = session(det)
         self.reader = session(reader) if reader and os.path.exists(reader) else None
+        if self.reader is not None:
+            import evaluate
+            self.route = evaluate.layout_router(reader)
         self.cargo = session(cargo) if cargo and os.path.exists(cargo) else None
         self.plate_thr, self.region_thr, self.nms_iou, self.region_nms = plate_thr, region_thr, nms_iou, region_nms
 
@@ -161,7 +164,7 @@ class Pipeline:
         M = cv2.getPerspectiveTransform(q, dst)
         crop = cv2.warpPerspective(img, M, (W, H), flags=cv2.INTER_AREA if w > 200 else cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         run = lambda x: self.reader.run(["ctc", "color", "layout"], {"image": x.astype(np.float32)})
-        texts, colors, layouts = evaluate.read(run, [crop])
+        texts, colors, layouts = evaluate.read(run, [crop], route=self.route)
         return texts[0], colors[0], layouts[0]
 
     def classify(self, img, box):

@@ -55,17 +55,23 @@ def to_toml(doc, prefix=""):
     return out
 
 
-def merge(text: str, ours: str) -> str:
-    """Drop our tables from `text` (header line to the next header of a foreign table), append `ours`."""
+def merge_tables(text: str, ours: str, names, markers=()) -> str:
+    """Drop the tables `names` from `text` (header line to the next header of another
+    table) and the comment lines `markers`, and append `ours`."""
     out, skip = [], False
     for line in text.splitlines(keepends=True):
         m = re.match(r"^\s*\[\s*([A-Za-z0-9_]+)", line)
         if m and not line.lstrip().startswith("[["):
-            skip = m.group(1) in OURS
-        if not skip and line not in (MARKER, NOTE):
+            skip = m.group(1) in names
+        if not skip and line not in markers:
             out.append(line)
     base = "".join(out).rstrip("\n") + "\n"
-    return base + ours
+    return base + ("\n" + ours if base.strip() and not ours.startswith("\n") else ours)
+
+
+def merge(text: str, ours: str) -> str:
+    """Our two tables replaced in `text`."""
+    return merge_tables(text, ours, OURS, (MARKER, NOTE))
 
 
 def write(ours_text: str):

@@ -2,6 +2,9 @@
 
 plain resize -> layout/colour from the first pass -> if layout says double,
 row_join (manifest double_row) -> second pass for the text; greedy CTC decoding.
+When the manifest beside the reader has a [plate_layout] table, its layout net
+runs first and a plate it gives at least double_threshold of being double-row is
+read in one pass on its joined rows, with the net's colour (as the Rust reader).
 
   python evaluate.py --onnx ../onnx/plate_reader.onnx --real /work/shared/data/real/plates/dev --synthetic 2000
 
@@ -69,8 +72,9 @@ def ctc_greedy(logits: np.ndarray) -> list[str]:
     return out
 
 
-def read(run, imgs, params=pp.DOUBLE_ROW, bs: int = 64):
-    """run: f(float32 [N,3,H,W]) -> (ctc, color, layout) numpy. Returns texts, colours, layouts."""
+def read(run, imgs, params=pp.DOUBLE_ROW, bs: int = 64, route=None):
+    """run: f(float32 [N,3,H,W]) -> (ctc, color, layout) numpy; route: the layout
+    net from layout_router() or None. Returns texts, colours, layouts."""
     texts, colors, layouts = [], [], []
     for i in range(0, len(imgs), bs):
         chunk = imgs[i: i + bs]
@@ -78,6 +82,11 @@ def read(run, imgs, params=pp.DOUBLE_ROW, bs: int = 64):
         ctc, col, lay = run(x)
         t = ctc_greedy(ctc)
         lay_i = lay.argmax(-1)
+        col_i = col.argmax(-1)
+        routed = route(x) if route else [None] * len(chunk)
+        for j, r in enumerate(routed):
+            if r is not None:  # straight to the joined pass: the net's layout and colour
+                lay_i[j], col_i[j] = LAYOUTS.index("double"), r
         dbl = [j for j in range(len(chunk)) if LAYOUTS[lay_i[j]] == "double"]
         if dbl:
             x2 = np.stack([pp.to_chw(pp.row_join(chunk[j], params)) for j in dbl])
@@ -85,9 +94,32 @@ def read(run, imgs, params=pp.DOUBLE_ROW, bs: int = 64):
             for j, s in zip(dbl, t2):
                 t[j] = s
         texts += t
-        colors += [COLORS[k] for k in col.argmax(-1)]
+        colors += [COLORS[k] for k in col_i]
         layouts += [LAYOUTS[k] for k in lay_i]
     return texts, colors, layouts
+
+
+def layout_router(reader_onnx: str):
+    """The layout net named by [plate_layout] in the manifest beside the reader, as
+    f(x [N,3,H,W]) -> per crop the colour index when routed to the joined pass, else
+    None; None when the manifest has no such table (as models::PlateReader::load)."""
+    import tomllib
+    manifest = os.path.join(os.path.dirname(os.path.abspath(reader_onnx)), "manifest.toml")
+    spec = tomllib.load(open(manifest, "rb")).get("plate_layout") if os.path.exists(manifest) else None
+    if not spec:
+        return None
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    s = ort.InferenceSession(os.path.join(os.path.dirname(manifest), spec["file"]), so, providers=["CPUExecutionProvider"])
+    dbl, thr = spec["layouts"].index("double"), spec["double_threshold"]
+
+    def route(x):
+        lay, col = s.run(["layout", "color"], {"image": x.astype(np.float32)})
+        e = np.exp(lay - lay.max(-1, keepdims=True))
+        p = e[:, dbl] / e.sum(-1)
+        return [COLORS.index(spec["colors"][int(c)]) if pj >= thr else None for pj, c in zip(p, col.argmax(-1))]
+    return route
 
 
 def score(items, preds):
@@ -152,10 +184,11 @@ def main():
     ap.add_argument("--show-failures", action="store_true")
     a = ap.parse_args()
     _, run = ort_runner(a.onnx, 1)
+    route = layout_router(a.onnx)
     res = {}
     for d in a.real:
         items = load_labels_dir(d)
-        preds = read(run, [it["img"] for it in items])
+        preds = read(run, [it["img"] for it in items], route=route)
         sc = score(items, preds)
         print_score(d, sc)
         if a.show_failures:
@@ -164,7 +197,7 @@ def main():
         res[d] = sc
     if a.synthetic:
         items = synthetic_holdout(a.synthetic)
-        preds = read(run, [it["img"] for it in items])
+        preds = read(run, [it["img"] for it in items], route=route)
         sc = score(items, preds)
         print_score(f"synthetic hold-out (n={a.synthetic}, seed={HOLDOUT_SEED})", sc)
         res["synthetic"] = sc
