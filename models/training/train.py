@@ -125,6 +125,9 @@ def main():
     ap.add_argument("--holdout", type=int, default=1000)
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--init", default="", help="start from these weights (fine-tuning)")
+    ap.add_argument("--freeze-bn", action="store_true",
+                    help="batch norms stay in eval mode (their statistics fixed, affine still trained): "
+                         "needed for a net rebuilt from ONNX by from_onnx.py, whose statistics were folded away")
     a = ap.parse_args()
     assert "/dev" not in a.real_train.rstrip("/")[-4:], "never train on real/plates/dev"
 
@@ -158,6 +161,10 @@ def main():
 
     for ep in range(start_epoch, a.epochs):
         model.train()
+        if a.freeze_bn:
+            for mod in model.modules():
+                if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
+                    mod.eval()
         ds = Stream(a.seed, ep, real if ep >= a.real_from_epoch else None, a.real_frac, a.batch, a.steps)
         dl = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=a.workers,
                                          worker_init_fn=lambda _: torch.set_num_threads(1))
