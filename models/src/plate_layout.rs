@@ -196,17 +196,19 @@ impl LayoutNet {
 
     /// Item `k` of a run's outputs.
     pub fn guess(&self, out: &[TValue], k: usize) -> Result<LayoutGuess, Error> {
-        let row = |ix: usize, len: usize| -> Result<Vec<f32>, Error> {
-            let view = out[ix].to_plain_array_view::<f32>().map_err(inference)?;
-            let all = view
-                .as_slice()
+        // Borrowed rows, no allocation: this runs on every read.
+        let row = |ix: usize, len: usize| -> Result<&[f32], Error> {
+            let all = out[ix]
+                .to_plain_array_view::<f32>()
+                .map_err(inference)?
+                .to_slice()
                 .ok_or_else(|| inference(anyhow::anyhow!("output not contiguous")))?;
-            Ok(all.get(k * len..(k + 1) * len).unwrap_or(&[]).to_vec())
+            Ok(all.get(k * len..(k + 1) * len).unwrap_or(&[]))
         };
         let layout = row(0, self.spec.layouts.len())?;
-        let (c, color_confidence) = ctc::softmax_peak(&row(1, self.spec.colors.len())?);
+        let (c, color_confidence) = ctc::softmax_peak(row(1, self.spec.colors.len())?);
         Ok(LayoutGuess {
-            p_double: softmax_at(&layout, self.double_ix),
+            p_double: softmax_at(layout, self.double_ix),
             color: self.spec.colors[c.min(self.spec.colors.len() - 1)],
             color_confidence,
         })

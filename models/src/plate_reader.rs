@@ -383,13 +383,21 @@ impl PlateReader {
         chars: &mut Vec<Decoded>,
     ) -> Result<Vec<PlateRead>, Error> {
         let (h, w) = (self.spec.height, self.spec.width);
-        let routed = self.route_chunk(chunk)?;
+        // The plain resize of every crop, once: the layout net's input and the
+        // first pass's (for the crops the net does not route).
+        let item = 3 * (h * w) as usize;
+        let mut resized = vec![0.0f32; chunk.len() * item];
+        for (dst, (_, rgb)) in resized.chunks_exact_mut(item).zip(chunk) {
+            preprocess::resize_into(rgb, w, h, dst);
+        }
+        let routed = self.route_chunk(&resized, chunk.len())?;
         let plain: Vec<usize> = (0..chunk.len()).filter(|&k| routed[k].is_none()).collect();
         let first = if plain.is_empty() {
             None
         } else {
             Some(self.run_batched(plan, plain.len(), |j, dst| {
-                preprocess::resize_into(&chunk[plain[j]].1, w, h, dst)
+                let k = plain[j];
+                dst.copy_from_slice(&resized[k * item..(k + 1) * item]);
             })?)
         };
         // The heads of every crop: the layout net's for a routed one, the first
@@ -430,33 +438,22 @@ impl PlateReader {
         Ok(reads)
     }
 
-    /// The layout net over a chunk in one batched run: for each crop, the heads
-    /// to read it with in one double-row pass, or `None` (the reader decides).
-    /// Without a layout net, or without a batched plan for it, nothing is routed.
-    fn route_chunk(
-        &self,
-        chunk: &[(usize, std::borrow::Cow<'_, image::RgbImage>)],
-    ) -> Result<Vec<Option<Heads>>, Error> {
+    /// The layout net over `n` plain-resized crops (`[n, 3, H, W]`, flat) in one
+    /// batched run: for each crop, the heads to read it with in one double-row
+    /// pass, or `None` (the reader decides). Without a layout net, or without a
+    /// batched plan for it, nothing is routed.
+    fn route_chunk(&self, resized: &[f32], n: usize) -> Result<Vec<Option<Heads>>, Error> {
         let Some((net, plan)) = self
             .layout_net
             .as_ref()
-            .and_then(|n| n.batched.as_ref().map(|p| (n, p)))
+            .and_then(|net| net.batched.as_ref().map(|p| (net, p)))
         else {
-            return Ok(vec![None; chunk.len()]);
+            return Ok(vec![None; n]);
         };
         let (h, w) = (self.spec.height as usize, self.spec.width as usize);
-        let mut input = Tensor::zero::<f32>(&[chunk.len(), 3, h, w]).map_err(inference)?;
-        {
-            let mut view = input.to_plain_array_view_mut::<f32>().map_err(inference)?;
-            let all = view
-                .as_slice_mut()
-                .ok_or_else(|| inference(anyhow::anyhow!("input not contiguous")))?;
-            for (dst, (_, rgb)) in all.chunks_exact_mut(3 * h * w).zip(chunk) {
-                preprocess::resize_into(rgb, w as u32, h as u32, dst);
-            }
-        }
+        let input = Tensor::from_shape(&[n, 3, h, w], resized).map_err(inference)?;
         let out = runtime::run_plan(plan, tvec![input.into_tvalue()]).map_err(inference)?;
-        (0..chunk.len())
+        (0..n)
             .map(|k| {
                 let g = net.guess(&out, k)?;
                 Ok(net.routes(&g).then(|| Heads::routed(g)))
