@@ -107,6 +107,13 @@ pub struct RawModels {
     /// The cargo classifier, e.g. `models/onnx/cargo_classifier.onnx`. Needs
     /// `plate_detector` (which finds the loads); without it loads are not classified.
     pub cargo_classifier: Option<PathBuf>,
+    /// Whether the detector takes the tiled second look its manifest describes
+    /// (`[plate_detector.tiling]`) at frames whose plates come out small in its
+    /// letterbox: a wide view over several lanes, a 4K camera. It finds plates
+    /// under ~50 px there, at the cost of up to `max_tiles` more detector runs a
+    /// frame (9 on a 1080p frame: about 5 frames a second instead of 30). Off by
+    /// default: a gantry camera is framed so that a truck's plate is large.
+    pub detector_tiling: bool,
 }
 
 /// Rules of the judge.
@@ -430,6 +437,8 @@ pub struct Config {
     pub plate_detector: Option<PathBuf>,
     /// The cargo classifier's path; see [`RawModels::cargo_classifier`].
     pub cargo_classifier: Option<PathBuf>,
+    /// See [`RawModels::detector_tiling`].
+    pub detector_tiling: bool,
     pub rules: Rules,
     pub track: TrackSettings,
     pub retention: Retention,
@@ -548,6 +557,7 @@ impl Config {
             plate_reader: raw.models.plate_reader,
             plate_detector: raw.models.plate_detector,
             cargo_classifier: raw.models.cargo_classifier,
+            detector_tiling: raw.models.detector_tiling,
             rules: Rules::from_raw(raw.rules)?,
             track: TrackSettings {
                 gap: Duration::from_millis(t.gap_ms),
@@ -799,10 +809,16 @@ hotlist_hit = "medium"
             plate_reader: Some("r.onnx".into()),
             plate_detector: Some("d.onnx".into()),
             cargo_classifier: Some("c.onnx".into()),
+            detector_tiling: true,
         };
         let c = Config::from_raw(r).unwrap();
         assert_eq!(c.plate_detector.as_deref(), Some(Path::new("d.onnx")));
         assert_eq!(c.cargo_classifier.as_deref(), Some(Path::new("c.onnx")));
+        assert!(c.detector_tiling);
+        assert!(
+            !Config::from_raw(base()).unwrap().detector_tiling,
+            "one detector pass a frame unless asked"
+        );
         let mut r = base();
         r.uplink.backoff_max_ms = 1;
         assert!(Config::from_raw(r).is_err());

@@ -51,6 +51,12 @@ impl ModelPerception {
         })
     }
 
+    /// One detector pass per frame, without the manifest's tiled second look
+    /// (`models.detector_tiling = false`, the default).
+    pub fn disable_tiling(&mut self) {
+        self.detector.set_tiling(None);
+    }
+
     /// Another perception over the same loaded networks, with its own run states:
     /// one per camera worker.
     pub fn try_clone(&self) -> Result<Self, models::Error> {

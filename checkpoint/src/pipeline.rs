@@ -130,7 +130,11 @@ impl Node {
             return Node::start_with(config, |_| Box::new(NoDetector)).await;
         };
         // Loading optimises the graphs (about a second): once, at start-up.
-        let loaded = ModelPerception::load(detector, reader, config.cargo_classifier.as_deref())?;
+        let mut loaded =
+            ModelPerception::load(detector, reader, config.cargo_classifier.as_deref())?;
+        if !config.detector_tiling {
+            loaded.disable_tiling();
+        }
         tracing::info!(detector = %detector.display(), reader = %reader.display(), classifier = ?config.cargo_classifier, "models loaded");
         let mut per_camera = HashMap::new();
         for cam in &config.cameras {

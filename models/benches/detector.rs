@@ -4,7 +4,9 @@
 //! The frame is a synthetic scene of `tests/fixtures/scenes/` scaled up to
 //! 1920x1080. Models from `$KADIAN_MODELS_DIR` (default `onnx/`); the bench
 //! prints a note and does nothing while the detector is not exported.
-//! `cargo bench -p models --bench detector` prints the mean ms per stage too.
+//! `cargo bench -p models --bench detector` prints the mean ms per stage too, and
+//! the detector alone with and without its tiled second look (the manifest's
+//! `[plate_detector.tiling]`: 9 windows on a 1080p frame).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -85,10 +87,24 @@ fn bench(c: &mut Criterion) {
         (det_ms + rest_ms) / n as f64
     );
 
+    let mut one_pass = detector.try_clone().expect("clone");
+    one_pass.set_tiling(None);
+    let t = Instant::now();
+    for _ in 0..n {
+        one_pass.detect(&frame).expect("detect");
+    }
+    println!(
+        "1920x1080 frame, 1 thread: detect without tiling {:.2} ms",
+        t.elapsed().as_secs_f64() * 1e3 / n as f64
+    );
+
     let mut g = c.benchmark_group("perception");
     g.sample_size(20);
     g.bench_function("detect_1920x1080", |b| {
         b.iter(|| detector.detect(&frame).expect("detect"))
+    });
+    g.bench_function("detect_one_pass_1920x1080", |b| {
+        b.iter(|| one_pass.detect(&frame).expect("detect"))
     });
     g.bench_function("detect_read_classify_1920x1080", |b| b.iter(perceive));
     g.finish();

@@ -14,6 +14,12 @@
 //! 5. [`Letterbox::unletterbox`]: every coordinate divided by `s`, boxes clamped
 //!    to the frame (corners are not: clamp when sampling, as [`rectify_plate`] does).
 //!
+//! A frame much larger than the input can get a second look ([`Tiling`], from the
+//! manifest's `[plate_detector.tiling]`): overlapping windows of it, each
+//! letterboxed at a higher scale, whose plates join the full-frame ones before a
+//! last NMS. A plate 400 px wide on a 4000 px portrait phone photo is 40 input
+//! pixels in the full-frame pass and easy to miss; in a tile it is twice that.
+//!
 //! [`rectify_plate`] then cuts a plate out of the full-resolution frame for the
 //! reader: a perspective warp of the corner quad, with the contract's margins.
 
@@ -25,7 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::manifest::ManifestError;
 use crate::preprocess::{self, Crop};
-use crate::runtime::{self, inference, Network};
+use crate::runtime::{self, inference, Network, RunState};
 use crate::Error;
 
 /// The network's output names, in the order the plan returns them.
@@ -42,6 +48,9 @@ const MAX_OVERSAMPLE: u32 = 8;
 /// Largest side of a rectified plate crop: corners decoded from a garbage frame
 /// must not allocate gigabytes (the reader bounds its input anyway).
 const MAX_CROP_SIDE: u32 = 2048;
+/// A tile's plate closer than this fraction of the window to an inner window
+/// edge is taken as cut by it.
+const TILE_EDGE: f32 = 0.02;
 
 /// A point in pixels (input or frame, as the context says).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
@@ -198,6 +207,71 @@ pub struct PlateDetectorSpec {
     pub region_score_threshold: f32,
     /// Vehicles / loads overlapping a kept one by more than this IoU are dropped.
     pub region_nms_iou: f32,
+    /// The tiled second look at large frames; `None`: one pass per frame.
+    pub tiling: Option<Tiling>,
+}
+
+/// The tiled second look at a frame (`[plate_detector.tiling]`).
+///
+/// When the full-frame letterbox scale `s` is small, the frame is covered by
+/// overlapping windows of the input's aspect, each letterboxed at
+/// `min(1, gain * s)`; only plates are taken from them (vehicles and loads are
+/// large and come from the full pass). A frame that would need more than
+/// `max_tiles` windows, or whose tile scale would not exceed `1.2 s`, gets the
+/// full pass alone.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+pub struct Tiling {
+    /// Tile scale over the full-frame scale.
+    pub gain: f32,
+    /// Overlap of neighbouring windows, as a fraction of a window.
+    pub overlap: f32,
+    /// Minimum plate score in a tile: tiles see more clutter up close.
+    pub score_threshold: f32,
+    /// Most windows per frame.
+    pub max_tiles: u32,
+    /// Widest plate taken from a tile, in input pixels: the widest the detector
+    /// saw in training. Magnified further, a grille or a signboard can look like
+    /// a plate; a plate that large is the full pass's anyway.
+    pub max_plate_width: f32,
+}
+
+impl Tiling {
+    /// The windows `[x, y, w, h]` (frame pixels, row by row) that tile a `fw x fh`
+    /// frame for an `in_w x in_h` input whose full-frame scale is `full_scale`;
+    /// empty when the frame gets no second look.
+    pub fn windows(
+        &self,
+        fw: u32,
+        fh: u32,
+        in_w: u32,
+        in_h: u32,
+        full_scale: f32,
+    ) -> Vec<[u32; 4]> {
+        let scale = (full_scale * self.gain).min(1.0);
+        if !(scale > 1.2 * full_scale) || fw == 0 || fh == 0 {
+            return Vec::new();
+        }
+        let ww = (in_w as f32 / scale).round().clamp(1.0, fw as f32) as u32;
+        let wh = (in_h as f32 / scale).round().clamp(1.0, fh as f32) as u32;
+        // Window origins along one axis: evenly spread, first at 0, last at the end.
+        let starts = |len: u32, win: u32| -> Vec<u32> {
+            if win >= len {
+                return vec![0];
+            }
+            let step = win as f32 * (1.0 - self.overlap);
+            let n = ((len - win) as f32 / step).ceil() as u32 + 1;
+            (0..n)
+                .map(|k| ((len - win) as f32 * k as f32 / (n - 1) as f32).round() as u32)
+                .collect()
+        };
+        let (xs, ys) = (starts(fw, ww), starts(fh, wh));
+        if xs.len() * ys.len() > self.max_tiles as usize {
+            return Vec::new();
+        }
+        ys.iter()
+            .flat_map(|&y| xs.iter().map(move |&x| [x, y, ww, wh]))
+            .collect()
+    }
 }
 
 /// The `[plate_detector]` table as written (extra keys ignored).
@@ -220,6 +294,8 @@ struct RawSpec {
     nms_iou: f32,
     region_score_threshold: f32,
     region_nms_iou: f32,
+    #[serde(default)]
+    tiling: Option<Tiling>,
 }
 
 /// Reads a table of a manifest on disk (shared by the detector and the classifier).
@@ -333,6 +409,19 @@ impl RawSpec {
         {
             return Err("plate_detector: pad, thresholds and NMS IoUs must lie in [0, 1]".into());
         }
+        if let Some(t) = &self.tiling {
+            let ok = t.gain.is_finite()
+                && t.gain >= 1.0
+                && (0.0..0.9).contains(&t.overlap)
+                && unit(t.score_threshold)
+                && t.max_tiles > 0
+                && t.max_plate_width > 0.0;
+            if !ok {
+                return Err(format!(
+                    "plate_detector.tiling: gain >= 1, overlap in [0, 0.9), score threshold in [0, 1], max_tiles and max_plate_width > 0; got {t:?}"
+                ));
+            }
+        }
         Ok(PlateDetectorSpec {
             height,
             width,
@@ -343,6 +432,7 @@ impl RawSpec {
             nms_iou: self.nms_iou,
             region_score_threshold: self.region_score_threshold,
             region_nms_iou: self.region_nms_iou,
+            tiling: self.tiling,
         })
     }
 }
@@ -666,6 +756,12 @@ impl PlateDetector {
         &self.spec
     }
 
+    /// Replaces the manifest's tiling: `None` gives one pass per frame (a camera
+    /// whose plates are large enough in the letterbox), `Some` a second look.
+    pub fn set_tiling(&mut self, tiling: Option<Tiling>) {
+        self.spec.tiling = tiling;
+    }
+
     /// Finds plates, vehicles and loads in a frame of any size and pixel format.
     ///
     /// A frame with no pixels is [`Error::EmptyImage`]; one more than
@@ -706,12 +802,6 @@ impl PlateDetector {
         let mut scratch = self.net.lock();
         let (lb, outputs) =
             scratch.run(|dst| letterbox_into(&rgb, in_w, in_h, self.spec.pad, dst))?;
-        // Undo the bounding step too: frame pixels are the caller's frame.
-        let lb = Letterbox {
-            scale: lb.scale * rgb.width() as f32 / fw as f32,
-            frame_w: fw,
-            frame_h: fh,
-        };
 
         let (p, r) = head_shapes(&self.spec);
         let dets = &mut scratch.extra;
@@ -744,10 +834,92 @@ impl PlateDetector {
         nms(&mut dets.plates, self.spec.nms_iou);
         nms(&mut dets.vehicles, self.spec.region_nms_iou);
         nms(&mut dets.loads, self.spec.region_nms_iou);
+        // In the bounded frame's pixels from here on.
         lb.unletterbox(dets);
+
+        if let Some(tiling) = &self.spec.tiling {
+            let windows = tiling.windows(rgb.width(), rgb.height(), in_w, in_h, lb.scale);
+            let mut found = Vec::new();
+            for window in &windows {
+                self.tile_plates(&mut scratch, &rgb, *window, tiling, &mut found)?;
+            }
+            let dets = &mut scratch.extra;
+            dets.plates.append(&mut found);
+            nms(&mut dets.plates, self.spec.nms_iou);
+        }
+
+        // The bounding step undone: frame pixels are the caller's frame.
+        let bounded = Letterbox {
+            scale: rgb.width() as f32 / fw as f32,
+            frame_w: fw,
+            frame_h: fh,
+        };
+        let dets = &mut scratch.extra;
+        bounded.unletterbox(dets);
         out.plates.extend_from_slice(&dets.plates);
         out.vehicles.extend_from_slice(&dets.vehicles);
         out.loads.extend_from_slice(&dets.loads);
+        Ok(())
+    }
+
+    /// Plates found in one tiling window `[x, y, w, h]` of `frame`, appended to
+    /// `out` in `frame` pixels. A plate that touches a window edge inside the
+    /// frame is cut by it: it is left to a neighbouring window or the full pass.
+    fn tile_plates(
+        &self,
+        scratch: &mut RunState<Detections>,
+        frame: &RgbImage,
+        [x, y, w, h]: [u32; 4],
+        tiling: &Tiling,
+        out: &mut Vec<PlateBox>,
+    ) -> Result<(), Error> {
+        let tile = imageops::crop_imm(frame, x, y, w, h).to_image();
+        let (in_w, in_h) = (self.spec.width, self.spec.height);
+        let (lb, outputs) =
+            scratch.run(|dst| letterbox_into(&tile, in_w, in_h, self.spec.pad, dst))?;
+        let (p, _) = head_shapes(&self.spec);
+        let plate = outputs[0].to_plain_array_view::<f32>().map_err(inference)?;
+        let plate = plate
+            .as_slice()
+            .ok_or_else(|| inference(anyhow::anyhow!("plate output not contiguous")))?;
+        let mut plates = Vec::new();
+        decode_plates(
+            plate,
+            p[2],
+            p[3],
+            self.spec.plate_stride as f32,
+            tiling.score_threshold,
+            &mut plates,
+        );
+        plates.retain(|p| p.bbox.width() <= tiling.max_plate_width);
+        nms(&mut plates, self.spec.nms_iou);
+        let (mx, my) = (TILE_EDGE * w as f32, TILE_EDGE * h as f32);
+        let (fw, fh) = frame.dimensions();
+        for mut plate in plates {
+            let b = lb.box_to_frame(plate.bbox);
+            let cut = (b.x1 < mx && x > 0)
+                || (b.x2 > w as f32 - mx && x + w < fw)
+                || (b.y1 < my && y > 0)
+                || (b.y2 > h as f32 - my && y + h < fh);
+            if cut {
+                continue;
+            }
+            let (ox, oy) = (x as f32, y as f32);
+            plate.bbox = BBox {
+                x1: b.x1 + ox,
+                y1: b.y1 + oy,
+                x2: b.x2 + ox,
+                y2: b.y2 + oy,
+            };
+            for c in &mut plate.corners {
+                let q = lb.to_frame(*c);
+                *c = Point {
+                    x: q.x + ox,
+                    y: q.y + oy,
+                };
+            }
+            out.push(plate);
+        }
         Ok(())
     }
 }
@@ -1135,5 +1307,74 @@ mod tests {
         );
         let bad = toml.replace("region_stride = 16", "region_stride = 7");
         assert!(PlateDetectorSpec::from_toml(&bad).is_err());
+        assert_eq!(spec.tiling, None, "no table, no second look");
+
+        let tiled = toml.replace(
+            "[plate_detector.metrics]",
+            "[plate_detector.tiling]\ngain = 2.0\noverlap = 0.2\nscore_threshold = 0.5\nmax_tiles = 12\nmax_plate_width = 160.0\n[plate_detector.metrics]",
+        );
+        let t = PlateDetectorSpec::from_toml(&tiled)
+            .unwrap()
+            .tiling
+            .unwrap();
+        assert_eq!((t.gain, t.max_tiles), (2.0, 12));
+        for broken in ["gain = 0.5", "overlap = 0.95", "max_tiles = 0"] {
+            let key = broken.split(' ').next().unwrap();
+            let line = tiled.lines().find(|l| l.starts_with(key)).unwrap();
+            let bad = tiled.replace(line, broken);
+            let e = PlateDetectorSpec::from_toml(&bad).unwrap_err().to_string();
+            assert!(e.contains("tiling"), "{broken}: {e}");
+        }
+    }
+
+    fn tiling() -> Tiling {
+        Tiling {
+            gain: 2.0,
+            overlap: 0.2,
+            score_threshold: 0.5,
+            max_tiles: 12,
+            max_plate_width: 160.0,
+        }
+    }
+
+    #[test]
+    fn tiling_windows_cover_the_frame_at_the_higher_scale() {
+        // A portrait phone photo: full scale 384 / 3968, tiles at twice that.
+        let (fw, fh) = (2976, 3968);
+        let (lb, _, _) = Letterbox::fit(fw, fh, 640, 384);
+        let wins = tiling().windows(fw, fh, 640, 384, lb.scale);
+        assert!(!wins.is_empty());
+        let t = lb.scale * 2.0;
+        for &[x, y, w, h] in &wins {
+            assert!(x + w <= fw && y + h <= fh, "inside the frame");
+            // The window letterboxes at the tile scale (clamped to the frame width).
+            let (tl, _, _) = Letterbox::fit(w, h, 640, 384);
+            assert!((tl.scale - t).abs() / t < 0.01, "{} vs {t}", tl.scale);
+        }
+        // Every frame pixel lies in some window; neighbours overlap.
+        for (px, py) in [(0, 0), (fw - 1, fh - 1), (fw / 2, fh / 2), (7, fh - 9)] {
+            assert!(wins
+                .iter()
+                .any(|&[x, y, w, h]| (x..x + w).contains(&px) && (y..y + h).contains(&py)));
+        }
+        let ys: Vec<u32> = wins.iter().map(|w| w[1]).collect();
+        assert!(ys
+            .windows(2)
+            .all(|p| p[1] > p[0] && p[1] < p[0] + wins[0][3]));
+    }
+
+    #[test]
+    fn tiling_skips_frames_already_sharp_or_too_many_windows() {
+        let t = tiling();
+        // The input's own size: scale 1 already, nothing to gain.
+        assert!(t.windows(640, 384, 640, 384, 1.0).is_empty());
+        // 720p: scale 0.5 -> tiles at 1.0, 3 x 3 windows of 640 x 384.
+        let wins = t.windows(1280, 720, 640, 384, 0.5);
+        assert_eq!(wins.len(), 9);
+        assert!(wins.iter().all(|w| w[2..] == [640, 384]));
+        // More windows than max_tiles: the full pass only.
+        let few = Tiling { max_tiles: 4, ..t };
+        assert!(few.windows(1280, 720, 640, 384, 0.5).is_empty());
+        assert!(t.windows(0, 0, 640, 384, 0.5).is_empty());
     }
 }

@@ -163,6 +163,70 @@ fn synthetic_scenes_give_the_expected_plates_and_cover() {
     );
 }
 
+/// How many of `labels` (in scene pixels, placed at `offset` in the frame) a
+/// detected plate overlaps with IoU >= 0.5.
+fn plates_found(dets: &models::Detections, labels: &[&Label], offset: (f32, f32)) -> usize {
+    labels
+        .iter()
+        .filter(|l| {
+            let b = BBox {
+                x1: l.bbox.x1 + offset.0,
+                y1: l.bbox.y1 + offset.1,
+                x2: l.bbox.x2 + offset.0,
+                y2: l.bbox.y2 + offset.1,
+            };
+            dets.plates.iter().any(|p| p.bbox.iou(&b) >= 0.5)
+        })
+        .count()
+}
+
+#[test]
+fn tiling_finds_plates_that_a_large_frame_shrinks_away() {
+    let Some((mut detector, _)) = load() else {
+        return;
+    };
+    // Each scene at its own size in the middle of a frame three times as large:
+    // the full pass sees its plates at a third of their width, 3x tiles at all of it.
+    let (dir, labels) = scenes();
+    let mut files: Vec<&str> = labels.iter().map(|l| l.file.as_str()).collect();
+    files.dedup();
+    let (mut alone, mut full, mut tiled) = (0, 0, 0);
+    for file in &files {
+        let scene = image::open(dir.join(file)).unwrap().to_rgb8();
+        let (w, h) = scene.dimensions();
+        let wanted: Vec<&Label> = labels
+            .iter()
+            .filter(|l| l.file == *file && l.bbox.x2 - l.bbox.x1 >= 30.0)
+            .collect();
+        let mut frame = RgbImage::from_pixel(3 * w, 3 * h, image::Rgb([114, 118, 112]));
+        image::imageops::replace(&mut frame, &scene, i64::from(w), i64::from(h));
+        let offset = (w as f32, h as f32);
+
+        detector.set_tiling(None);
+        alone += plates_found(&detector.detect(&scene).unwrap(), &wanted, (0.0, 0.0));
+        full += plates_found(&detector.detect(&frame).unwrap(), &wanted, offset);
+        detector.set_tiling(Some(models::Tiling {
+            gain: 3.0,
+            overlap: 0.2,
+            score_threshold: 0.5,
+            max_tiles: 16,
+            max_plate_width: 160.0,
+        }));
+        let dets = detector.detect(&frame).unwrap();
+        tiled += plates_found(&dets, &wanted, offset);
+        for p in &dets.plates {
+            let b = p.bbox;
+            assert!(b.x1 >= 0.0 && b.y1 >= 0.0 && b.x2 <= 3.0 * w as f32 && b.y2 <= 3.0 * h as f32);
+        }
+    }
+    eprintln!("plates found: scene alone {alone}, in the 3x frame {full}, tiled {tiled}");
+    assert!(alone >= 3, "the scenes' own plates are found ({alone})");
+    assert!(
+        tiled > full && tiled + 1 >= alone,
+        "tiling recovers what the large frame lost: alone {alone}, full pass {full}, tiled {tiled}"
+    );
+}
+
 #[test]
 fn bad_images_are_errors_not_panics() {
     let Some((detector, classifier)) = load() else {

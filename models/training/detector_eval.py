@@ -37,6 +37,10 @@ COVERS = ["empty", "open", "partial", "tarped", "enclosed"]
 MATERIALS = ["coal", "briquette", "other_bulk", "none"]
 COVER_MAP = {"covered": "tarped", "partially_covered": "partial", "uncovered": "open", "empty": "empty"}
 SYN_SEED = 424242
+# The tiled second look ([plate_detector.tiling] of the manifest; models/README.md,
+# "Tiled second look"): tiles at GAIN x the full-frame scale.
+TILING = {"gain": 2.0, "overlap": 0.2, "score_threshold": 0.5, "max_tiles": 12, "max_plate_width": 160.0}
+TILE_EDGE = 0.02
 
 
 def session(path):
@@ -128,8 +132,28 @@ def unletterbox(dets, s, fw, fh):
     return dets
 
 
+def tile_windows(fw, fh, full_scale, t=TILING):
+    """[x, y, w, h] windows (frame pixels, row by row) of the tiled second look; [] for none."""
+    st = min(1.0, full_scale * t["gain"])
+    if not st > 1.2 * full_scale or fw == 0 or fh == 0:
+        return []
+    ww = int(min(max(round(IN_W / st), 1), fw))
+    wh = int(min(max(round(IN_H / st), 1), fh))
+
+    def starts(n_px, win):
+        if win >= n_px:
+            return [0]
+        n = int(np.ceil((n_px - win) / (win * (1 - t["overlap"])))) + 1
+        return [int(round((n_px - win) * k / (n - 1))) for k in range(n)]
+
+    xs, ys = starts(fw, ww), starts(fh, wh)
+    if len(xs) * len(ys) > t["max_tiles"]:
+        return []
+    return [[x, y, ww, wh] for y in ys for x in xs]
+
+
 class Pipeline:
-    def __init__(self, det, reader=None, cargo=None, plate_thr=0.3, region_thr=0.3, nms_iou=0.45, region_nms=0.5):
+    def __init__(self, det, reader=None, cargo=None, plate_thr=0.3, region_thr=0.3, nms_iou=0.45, region_nms=0.5, tiling=True):
         self.det = session(det)
         self.reader = session(reader) if reader and os.path.exists(reader) else None
         if self.reader is not None:
@@ -137,6 +161,27 @@ class Pipeline:
             self.route = evaluate.layout_router(reader)
         self.cargo = session(cargo) if cargo and os.path.exists(cargo) else None
         self.plate_thr, self.region_thr, self.nms_iou, self.region_nms = plate_thr, region_thr, nms_iou, region_nms
+        self.tiling = TILING if tiling else None
+
+    def tile_plates(self, img, full_scale):
+        """Plates of the tiled second look, in frame pixels (not yet merged with the full pass)."""
+        if self.tiling is None:
+            return []
+        fh, fw = img.shape[:2]
+        out = []
+        for x, y, w, h in tile_windows(fw, fh, full_scale, self.tiling):
+            P, _, s = self.raw(np.ascontiguousarray(img[y:y + h, x:x + w]))
+            ds = [d for d in decode_plates(P, self.tiling["score_threshold"], 2.0)
+                  if d["box"][2] - d["box"][0] <= self.tiling["max_plate_width"]]
+            mx, my = TILE_EDGE * w, TILE_EDGE * h
+            for d in unletterbox(nms(ds, self.nms_iou), s, w, h):
+                b = d["box"]
+                if (b[0] < mx and x > 0) or (b[2] > w - mx and x + w < fw) or (b[1] < my and y > 0) or (b[3] > h - my and y + h < fh):
+                    continue  # cut by an inner window edge
+                d["box"] = [b[0] + x, b[1] + y, b[2] + x, b[3] + y]
+                d["corners"] = [(cx + x, cy + y) for cx, cy in d["corners"]]
+                out.append(d)
+        return out
 
     def raw(self, img):
         x, s = letterbox(img)
@@ -147,6 +192,7 @@ class Pipeline:
         P, R, s = self.raw(img)
         fh, fw = img.shape[:2]
         plates = unletterbox(decode_plates(P, self.plate_thr if plate_thr is None else plate_thr, self.nms_iou), s, fw, fh)
+        plates = nms(plates + self.tile_plates(img, s), self.nms_iou)
         veh, loads = decode_regions(R, self.region_thr, self.region_nms)
         return plates, unletterbox(veh, s, fw, fh), unletterbox(loads, s, fw, fh)
 
@@ -241,13 +287,13 @@ def eval_frames(pipe, d, verbose=True, vis=""):
     for f in rows:
         img = np.asarray(Image.open(os.path.join(d, f)).convert("RGB"))
         P, R, s = pipe.raw(img)
-        cache[f] = (img, P, s)
+        cache[f] = (img, P, s, pipe.tile_plates(img, s))
     sweep = {}
     for thr in (0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7):
         tp = npred = ngt = 0
         for f, gts in rows.items():
-            img, P, s = cache[f]
-            preds = unletterbox(decode_plates(P, thr, pipe.nms_iou), s, img.shape[1], img.shape[0])
+            img, P, s, tiles = cache[f]
+            preds = nms(unletterbox(decode_plates(P, thr, pipe.nms_iou), s, img.shape[1], img.shape[0]) + [dict(d) for d in tiles], pipe.nms_iou)
             pairs, fps, miss = match(preds, gts)
             tp += len(pairs); npred += len(preds); ngt += len(gts)
         sweep[thr] = {"recall": tp / max(1, ngt), "precision": tp / max(1, npred), "tp": tp, "pred": npred, "gt": ngt}
@@ -257,8 +303,8 @@ def eval_frames(pipe, d, verbose=True, vis=""):
     per_color = {}
     cerr = []
     for f, gts in rows.items():
-        img, P, s = cache[f]
-        preds = unletterbox(decode_plates(P, pipe.plate_thr, pipe.nms_iou), s, img.shape[1], img.shape[0])
+        img, P, s, tiles = cache[f]
+        preds = nms(unletterbox(decode_plates(P, pipe.plate_thr, pipe.nms_iou), s, img.shape[1], img.shape[0]) + [dict(d) for d in tiles], pipe.nms_iou)
         pairs, fps, miss = match(preds, gts)
         tp += len(pairs); npred += len(preds); ngt += len(gts)
         if vis:
@@ -411,6 +457,7 @@ def main():
     ap.add_argument("--plate-thr", type=float, default=0.3)
     ap.add_argument("--region-thr", type=float, default=0.3)
     ap.add_argument("--nms", type=float, default=0.45)
+    ap.add_argument("--no-tiling", action="store_true", help="one detector pass per frame, without the tiled second look")
     ap.add_argument("--time", action="store_true")
     ap.add_argument("--json", default="")
     ap.add_argument("--vis", default="", help="write debug drawings here (outside the repository)")
@@ -418,7 +465,7 @@ def main():
     if a.vis:
         assert not os.path.abspath(a.vis).startswith(os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))), "--vis must be outside the repository"
         os.makedirs(a.vis, exist_ok=True)
-    pipe = Pipeline(a.det, a.reader, a.cargo, a.plate_thr, a.region_thr, a.nms)
+    pipe = Pipeline(a.det, a.reader, a.cargo, a.plate_thr, a.region_thr, a.nms, tiling=not a.no_tiling)
     res = {}
     if a.synthetic:
         res["synthetic"] = eval_synthetic(pipe, a.synthetic)

@@ -18,6 +18,8 @@ import os
 import re
 import tomllib
 
+import detector_eval
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ONNX_DIR = os.path.join(HERE, "..", "onnx")
 MANIFEST = os.path.join(ONNX_DIR, "manifest.toml")
@@ -151,6 +153,7 @@ def det_table(ev, ex, thr, rthr, nms_iou, rnms, seed, trained_on):
                   "synthetic_load_recall": r3(sy["load_recall"]), "synthetic_load_precision": r3(sy["load_precision"])})
     if "ms_detector_ort_1thread" in ev:
         m["onnxruntime_ms_1thread"] = r3(ev["ms_detector_ort_1thread"])
+    t["tiling"] = dict(detector_eval.TILING)
     t["metrics"] = {k: v for k, v in m.items() if v is not None}
     return t
 

@@ -87,6 +87,9 @@ struct Models {
     reader: PathBuf,
     #[arg(long, default_value = "models/onnx/cargo_classifier.onnx")]
     classifier: PathBuf,
+    /// One detector pass per frame: without the manifest's tiled second look.
+    #[arg(long)]
+    no_tiling: bool,
 }
 
 const DEFAULT_MODEL: &str = "models/onnx/plate_reader.onnx";
@@ -106,7 +109,7 @@ fn main() -> Result<()> {
             let summary = frames::frames(
                 &dir,
                 &out,
-                &frames::ModelPaths::resolve(m.detector, m.reader, m.classifier),
+                &frames::ModelPaths::resolve(m.detector, m.reader, m.classifier, !m.no_tiling),
             )?;
             println!("{}", serde_json::to_string(&summary)?);
         }
@@ -118,7 +121,7 @@ fn main() -> Result<()> {
             let summary = frames::checkpoint(
                 &dir,
                 &out,
-                &frames::ModelPaths::resolve(m.detector, m.reader, m.classifier),
+                &frames::ModelPaths::resolve(m.detector, m.reader, m.classifier, !m.no_tiling),
             )?;
             println!("{}", serde_json::to_string(&summary)?);
         }

@@ -39,12 +39,24 @@ pub struct ModelPaths {
     pub detector: PathBuf,
     pub reader: PathBuf,
     pub classifier: PathBuf,
+    /// Whether the detector keeps the manifest's tiled second look.
+    pub tiling: bool,
 }
 
 impl ModelPaths {
+    /// The detector, with or without its tiling as asked.
+    fn detector(&self) -> Result<PlateDetector> {
+        let mut detector = PlateDetector::load(&self.detector)
+            .with_context(|| format!("loading {}", self.detector.display()))?;
+        if !self.tiling {
+            detector.set_tiling(None);
+        }
+        Ok(detector)
+    }
+
     /// Relative defaults are resolved from the repository root (where `make eval`
     /// runs) and, failing that, from this crate's `onnx/` folder.
-    pub fn resolve(detector: PathBuf, reader: PathBuf, classifier: PathBuf) -> Self {
+    pub fn resolve(detector: PathBuf, reader: PathBuf, classifier: PathBuf, tiling: bool) -> Self {
         let fix = |p: PathBuf| {
             if p.exists() || p.is_absolute() {
                 return p;
@@ -62,6 +74,7 @@ impl ModelPaths {
             detector: fix(detector),
             reader: fix(reader),
             classifier: fix(classifier),
+            tiling,
         }
     }
 }
@@ -182,8 +195,7 @@ fn match_boxes(preds: &[PlateBox], truths: &[BBox], thr: f32) -> Vec<(usize, usi
 
 pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
     let labels: Vec<FrameLabel> = read_labels(dir)?;
-    let detector = PlateDetector::load(&m.detector)
-        .with_context(|| format!("loading {}", m.detector.display()))?;
+    let detector = m.detector()?;
     let reader =
         PlateReader::load(&m.reader).with_context(|| format!("loading {}", m.reader.display()))?;
     let mut csv_out = csv_writer(out)?;
@@ -427,8 +439,7 @@ fn perceive(
 
 pub fn checkpoint(dir: &Path, out: &Path, m: &ModelPaths) -> Result<CheckpointSummary> {
     let labels: Vec<CheckpointLabel> = read_labels(dir)?;
-    let detector = PlateDetector::load(&m.detector)
-        .with_context(|| format!("loading {}", m.detector.display()))?;
+    let detector = m.detector()?;
     let reader =
         PlateReader::load(&m.reader).with_context(|| format!("loading {}", m.reader.display()))?;
     let classifier = CargoClassifier::load(&m.classifier)
