@@ -248,7 +248,9 @@ impl Tiling {
         full_scale: f32,
     ) -> Vec<[u32; 4]> {
         let scale = (full_scale * self.gain).min(1.0);
-        if !(scale > 1.2 * full_scale) || fw == 0 || fh == 0 {
+        // A NaN scale (a degenerate frame) gets no second look either.
+        let gains = scale.is_finite() && full_scale.is_finite() && scale > 1.2 * full_scale;
+        if !gains || fw == 0 || fh == 0 {
             return Vec::new();
         }
         let ww = (in_w as f32 / scale).round().clamp(1.0, fw as f32) as u32;

@@ -504,50 +504,6 @@ pub fn lang_of(req: &HttpRequest) -> &'static Ui {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_key_has_both_languages() {
-        let (zh, en) = (ZH.words(), EN.words());
-        assert_eq!(zh.len(), en.len());
-        assert_eq!(ZH.kinds.len(), EN.kinds.len());
-        for ((k, z), (k2, e)) in zh.iter().zip(&en) {
-            assert_eq!(k, k2);
-            assert!(!z.trim().is_empty(), "{k}: no Chinese");
-            assert!(!e.trim().is_empty(), "{k}: no English");
-            // The switch names the *other* language, so it is the one key whose English
-            // table shows Chinese.
-            if *k != "switch_lang" {
-                assert!(
-                    !e.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
-                    "{k}: English text has Chinese: {e}"
-                );
-            }
-        }
-        for ((k1, _), (k2, _)) in ZH.kinds.iter().zip(EN.kinds) {
-            assert_eq!(k1, k2);
-        }
-    }
-
-    #[test]
-    fn the_language_follows_query_then_cookie() {
-        use actix_web::cookie::Cookie;
-        use actix_web::test::TestRequest;
-        let req = TestRequest::default().to_http_request();
-        assert_eq!(lang_of(&req).lang, "zh-CN");
-        let req = TestRequest::default()
-            .cookie(Cookie::new(LANG_COOKIE, "en"))
-            .to_http_request();
-        assert_eq!(lang_of(&req).lang, "en");
-        let req = TestRequest::with_uri("/?lang=zh")
-            .cookie(Cookie::new(LANG_COOKIE, "en"))
-            .to_http_request();
-        assert_eq!(lang_of(&req).lang, "zh-CN");
-    }
-}
-
 /// The words of the tip-line pages, one table per language like [`Ui`]. The pages
 /// have no language switch yet: [`tip_words`] answers Chinese, [`TIPS_EN`] is ready
 /// for the switch.
@@ -755,5 +711,49 @@ pub fn tip_words(t: &Ui) -> &'static TipWords {
         &TIPS_EN
     } else {
         &TIPS_ZH
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_has_both_languages() {
+        let (zh, en) = (ZH.words(), EN.words());
+        assert_eq!(zh.len(), en.len());
+        assert_eq!(ZH.kinds.len(), EN.kinds.len());
+        for ((k, z), (k2, e)) in zh.iter().zip(&en) {
+            assert_eq!(k, k2);
+            assert!(!z.trim().is_empty(), "{k}: no Chinese");
+            assert!(!e.trim().is_empty(), "{k}: no English");
+            // The switch names the *other* language, so it is the one key whose English
+            // table shows Chinese.
+            if *k != "switch_lang" {
+                assert!(
+                    !e.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                    "{k}: English text has Chinese: {e}"
+                );
+            }
+        }
+        for ((k1, _), (k2, _)) in ZH.kinds.iter().zip(EN.kinds) {
+            assert_eq!(k1, k2);
+        }
+    }
+
+    #[test]
+    fn the_language_follows_query_then_cookie() {
+        use actix_web::cookie::Cookie;
+        use actix_web::test::TestRequest;
+        let req = TestRequest::default().to_http_request();
+        assert_eq!(lang_of(&req).lang, "zh-CN");
+        let req = TestRequest::default()
+            .cookie(Cookie::new(LANG_COOKIE, "en"))
+            .to_http_request();
+        assert_eq!(lang_of(&req).lang, "en");
+        let req = TestRequest::with_uri("/?lang=zh")
+            .cookie(Cookie::new(LANG_COOKIE, "en"))
+            .to_http_request();
+        assert_eq!(lang_of(&req).lang, "zh-CN");
     }
 }

@@ -33,9 +33,9 @@
 //!    `rewards` is keyed by case id, so a case has at most one reward. Audit lines
 //!    name tips by id and never hold the tipster's identity.
 //! 10. **Evidence is seen through its passages.** `evidence_scope` holds
-//!    `sha256 ++ county` for every evidence reference of a stored passage, written in
-//!    the passage's transaction; a person may fetch a JPEG only when one of its
-//!    counties is theirs (see `evidence_scope`).
+//!     `sha256 ++ county` for every evidence reference of a stored passage, written in
+//!     the passage's transaction; a person may fetch a JPEG only when one of its
+//!     counties is theirs (see `evidence_scope`).
 
 mod audit_read;
 mod crosscheck;
