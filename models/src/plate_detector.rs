@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 use image::imageops;
 use image::{Rgb, RgbImage};
 use serde::{Deserialize, Serialize};
+use tract_onnx::prelude::TValue;
 
 use crate::manifest::ManifestError;
 use crate::preprocess::{self, Crop};
@@ -703,6 +704,15 @@ pub fn nms<T: Scored>(items: &mut Vec<T>, iou: f32) {
     items.truncate(kept);
 }
 
+/// Runs `decode` on a head output's values (tract writes them contiguous).
+fn with_head<R>(head: &TValue, name: &str, decode: impl FnOnce(&[f32]) -> R) -> Result<R, Error> {
+    let view = head.to_plain_array_view::<f32>().map_err(inference)?;
+    let values = view
+        .as_slice()
+        .ok_or_else(|| inference(anyhow::anyhow!("{name} output not contiguous")))?;
+    Ok(decode(values))
+}
+
 /// The head shapes the manifest implies: `[1, 14, H/8, W/8]`, `[1, 10, H/16, W/16]`.
 fn head_shapes(s: &PlateDetectorSpec) -> ([usize; 4], [usize; 4]) {
     let (h, w) = (s.height as usize, s.width as usize);
@@ -805,34 +815,21 @@ impl PlateDetector {
         let (lb, outputs) =
             scratch.run(|dst| letterbox_into(&rgb, in_w, in_h, self.spec.pad, dst))?;
 
-        let (p, r) = head_shapes(&self.spec);
+        let (_, r) = head_shapes(&self.spec);
         let dets = &mut scratch.extra;
         dets.clear();
-        let plate = outputs[0].to_plain_array_view::<f32>().map_err(inference)?;
-        let plate = plate
-            .as_slice()
-            .ok_or_else(|| inference(anyhow::anyhow!("plate output not contiguous")))?;
-        decode_plates(
-            plate,
-            p[2],
-            p[3],
-            self.spec.plate_stride as f32,
-            self.spec.score_threshold,
-            &mut dets.plates,
-        );
-        let region = outputs[1].to_plain_array_view::<f32>().map_err(inference)?;
-        let region = region
-            .as_slice()
-            .ok_or_else(|| inference(anyhow::anyhow!("region output not contiguous")))?;
-        decode_regions(
-            region,
-            r[2],
-            r[3],
-            self.spec.region_stride as f32,
-            self.spec.region_score_threshold,
-            &mut dets.vehicles,
-            &mut dets.loads,
-        );
+        self.decode_plate_head(&outputs[0], self.spec.score_threshold, &mut dets.plates)?;
+        with_head(&outputs[1], "region", |region| {
+            decode_regions(
+                region,
+                r[2],
+                r[3],
+                self.spec.region_stride as f32,
+                self.spec.region_score_threshold,
+                &mut dets.vehicles,
+                &mut dets.loads,
+            )
+        })?;
         nms(&mut dets.plates, self.spec.nms_iou);
         nms(&mut dets.vehicles, self.spec.region_nms_iou);
         nms(&mut dets.loads, self.spec.region_nms_iou);
@@ -864,6 +861,26 @@ impl PlateDetector {
         Ok(())
     }
 
+    /// Decodes a run's plate head into `out` (input pixels, not yet NMSed).
+    fn decode_plate_head(
+        &self,
+        head: &TValue,
+        threshold: f32,
+        out: &mut Vec<PlateBox>,
+    ) -> Result<(), Error> {
+        let (p, _) = head_shapes(&self.spec);
+        with_head(head, "plate", |plate| {
+            decode_plates(
+                plate,
+                p[2],
+                p[3],
+                self.spec.plate_stride as f32,
+                threshold,
+                out,
+            )
+        })
+    }
+
     /// Plates found in one tiling window `[x, y, w, h]` of `frame`, appended to
     /// `out` in `frame` pixels. A plate that touches a window edge inside the
     /// frame is cut by it: it is left to a neighbouring window or the full pass.
@@ -879,20 +896,8 @@ impl PlateDetector {
         let (in_w, in_h) = (self.spec.width, self.spec.height);
         let (lb, outputs) =
             scratch.run(|dst| letterbox_into(&tile, in_w, in_h, self.spec.pad, dst))?;
-        let (p, _) = head_shapes(&self.spec);
-        let plate = outputs[0].to_plain_array_view::<f32>().map_err(inference)?;
-        let plate = plate
-            .as_slice()
-            .ok_or_else(|| inference(anyhow::anyhow!("plate output not contiguous")))?;
         let mut plates = Vec::new();
-        decode_plates(
-            plate,
-            p[2],
-            p[3],
-            self.spec.plate_stride as f32,
-            tiling.score_threshold,
-            &mut plates,
-        );
+        self.decode_plate_head(&outputs[0], tiling.score_threshold, &mut plates)?;
         plates.retain(|p| p.bbox.width() <= tiling.max_plate_width);
         nms(&mut plates, self.spec.nms_iou);
         let (mx, my) = (TILE_EDGE * w as f32, TILE_EDGE * h as f32);
