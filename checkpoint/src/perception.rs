@@ -5,11 +5,16 @@
 //! each camera worker then gets its own run state over the same loaded networks
 //! ([`ModelPerception::try_clone`]), so nothing on the per-frame path is shared.
 //!
-//! One [`Detection`] per vehicle box: its plate is the best-scoring plate whose
-//! centre lies inside the box, its load the load box that lies most inside it
-//! (the contract's "the one that overlaps the vehicle whose plate was read").
-//! A plate outside every vehicle box (vehicle cut by the frame edge) still makes a
-//! detection, anchored on the plate. A vehicle without a load box gets no cargo
+//! Every plate box is read once. One [`Detection`] per vehicle box: its plate is
+//! the plate nearest the box among those whose centre lies in its reach,
+//! preferring a reading the reader confirms as a whole plate
+//! ([`models::PlateRead::is_whole_plate`]) — the lettering on a cab's signboard
+//! can outscore the plate below it. Its load is the load box that lies most
+//! inside it (the contract's "the one that overlaps the vehicle whose plate was
+//! read"). A plate outside every vehicle box (vehicle cut by the frame edge) still
+//! makes a detection, anchored on the plate, when its reading is a whole plate:
+//! on its own, a box read as two or three characters is lettering or a lamp, and
+//! would start a passage of no vehicle. A vehicle without a load box gets no cargo
 //! read: an unknown cover state, never a guess.
 
 use std::path::Path;
@@ -72,7 +77,13 @@ impl ModelPerception {
         })
     }
 
-    fn read_plate(&self, frame: &RgbImage, plate: &models::PlateBox) -> Option<PlateObservation> {
+    /// The plate's reading, and whether it is a whole plate; `None` when the
+    /// reader saw no characters.
+    fn read_plate(
+        &self,
+        frame: &RgbImage,
+        plate: &models::PlateBox,
+    ) -> Option<(PlateObservation, bool)> {
         let read = match self.reader.read(&rectify_plate(frame, plate)) {
             Ok(read) => read,
             Err(e) => {
@@ -83,7 +94,8 @@ impl ModelPerception {
         if read.text.is_empty() {
             return None;
         }
-        Some(PlateObservation {
+        let whole = read.is_whole_plate();
+        let obs = PlateObservation {
             text: read.text,
             char_confidences: read.char_confidences,
             color: color(read.color),
@@ -92,7 +104,8 @@ impl ModelPerception {
                 models::PlateLayout::Double => PlateLayout::Double,
             },
             bbox: Some(bbox(&plate.bbox)),
-        })
+        };
+        Some((obs, whole))
     }
 
     fn classify(&self, frame: &RgbImage, load: &models::BBox) -> Option<CargoObservation> {
@@ -128,22 +141,19 @@ impl Perception for ModelPerception {
             return Err(PerceptionError::Model(e.to_string()));
         }
         drop_nested(&mut dets.vehicles);
-        let mut plate_used = vec![false; dets.plates.len()];
+        let mut reads: Vec<Option<(PlateObservation, bool)>> = dets
+            .plates
+            .iter()
+            .map(|p| self.read_plate(frame, p))
+            .collect();
         for vehicle in &dets.vehicles {
-            // Plates are by descending score: the first inside is the best.
-            let reach = plate_reach(&vehicle.bbox);
-            let plate = dets
-                .plates
+            let readings: Vec<Option<bool>> = reads
                 .iter()
-                .enumerate()
-                .filter(|(k, p)| !plate_used[*k] && reach.contains(p.bbox.center()))
-                .min_by(|a, b| {
-                    gap_to(&vehicle.bbox, &a.1.bbox).total_cmp(&gap_to(&vehicle.bbox, &b.1.bbox))
-                })
-                .map(|(k, p)| {
-                    plate_used[k] = true;
-                    p
-                });
+                .map(|r| r.as_ref().map(|(_, whole)| *whole))
+                .collect();
+            let plate = plate_of(&vehicle.bbox, &dets.plates, &readings)
+                .and_then(|k| reads[k].take())
+                .map(|(obs, _)| obs);
             let load = dets
                 .loads
                 .iter()
@@ -159,17 +169,12 @@ impl Perception for ModelPerception {
             out.push(Detection {
                 vehicle: Some(bbox(&vehicle.bbox)),
                 score: vehicle.score,
-                plate: plate.and_then(|p| self.read_plate(frame, p)),
+                plate,
                 cargo: load.and_then(|l| self.classify(frame, &l.bbox)),
             });
         }
-        for (plate, _) in dets
-            .plates
-            .iter()
-            .zip(&plate_used)
-            .filter(|(_, used)| !**used)
-        {
-            if let Some(obs) = self.read_plate(frame, plate) {
+        for (plate, read) in dets.plates.iter().zip(reads) {
+            if let Some((obs, true)) = read {
                 out.push(Detection {
                     vehicle: None,
                     score: plate.score,
@@ -181,6 +186,27 @@ impl Perception for ModelPerception {
         self.dets = dets;
         Ok(())
     }
+}
+
+/// Which of the frame's plates (by descending score) is the vehicle's:
+/// `readings[k]` is `None` for a plate already taken or read as nothing, else
+/// whether its reading is a whole plate. Among the plates whose centre lies in the
+/// vehicle's reach, a whole reading first, then the nearest, then the best scored.
+fn plate_of(
+    vehicle: &models::BBox,
+    plates: &[models::PlateBox],
+    readings: &[Option<bool>],
+) -> Option<usize> {
+    let reach = plate_reach(vehicle);
+    (0..plates.len())
+        .filter_map(|k| Some((k, readings.get(k).copied().flatten()?)))
+        .filter(|(k, _)| reach.contains(plates[*k].bbox.center()))
+        .min_by(|(a, whole_a), (b, whole_b)| {
+            whole_b.cmp(whole_a).then(
+                gap_to(vehicle, &plates[*a].bbox).total_cmp(&gap_to(vehicle, &plates[*b].bbox)),
+            )
+        })
+        .map(|(k, _)| k)
 }
 
 /// Drops a vehicle box lying mostly inside a higher-scored one. IoU-based NMS keeps
@@ -311,6 +337,40 @@ mod tests {
         assert!(plate_reach(&v).contains(below.center()));
         assert!(!plate_reach(&v).contains(far.center()));
         assert!(gap_to(&v, &below) > 0.0 && gap_to(&v, &v) == 0.0);
+    }
+
+    #[test]
+    fn a_vehicle_takes_the_plate_its_reader_confirms_over_lettering() {
+        let b = |x1, y1, x2, y2| models::BBox { x1, y1, x2, y2 };
+        let plate = |bbox: models::BBox, score| models::PlateBox {
+            bbox,
+            corners: [models::Point { x: 0.0, y: 0.0 }; 4],
+            double_row: false,
+            score,
+        };
+        let truck = b(100.0, 100.0, 500.0, 500.0);
+        let plates = [
+            plate(b(200.0, 150.0, 400.0, 190.0), 0.9), // the cab's signboard
+            plate(b(260.0, 460.0, 340.0, 485.0), 0.7), // the plate on the bumper
+            plate(b(900.0, 460.0, 980.0, 485.0), 0.8), // another vehicle's
+        ];
+        // The signboard read as a few characters, the plate as a whole one.
+        assert_eq!(
+            plate_of(&truck, &plates, &[Some(false), Some(true), Some(true)]),
+            Some(1)
+        );
+        // Both whole, or both partial: the nearer (both inside), then the better.
+        assert_eq!(
+            plate_of(&truck, &plates, &[Some(true), Some(true), Some(true)]),
+            Some(0)
+        );
+        assert_eq!(
+            plate_of(&truck, &plates, &[Some(false), Some(false), None]),
+            Some(0)
+        );
+        // Taken or unread plates are not offered; one out of reach never is.
+        assert_eq!(plate_of(&truck, &plates, &[None, None, Some(true)]), None);
+        assert_eq!(plate_of(&truck, &plates, &[None, Some(false)]), Some(1));
     }
 
     #[test]

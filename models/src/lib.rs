@@ -45,7 +45,7 @@ pub use plate_detector::{
     Tiling,
 };
 pub use plate_layout::PlateLayoutSpec;
-pub use plate_reader::{PlateRead, PlateReader};
+pub use plate_reader::{PlateRead, PlateReader, MIN_WHOLE_PLATE_CHARS};
 pub use preprocess::{Crop, CropRef};
 
 use std::path::PathBuf;

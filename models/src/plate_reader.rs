@@ -54,6 +54,23 @@ pub struct PlateRead {
     pub layout_confidence: f32,
 }
 
+/// The fewest characters in a reading that confirms a detector box as a plate.
+/// GA 36 plates have 7 (8 on new-energy plates) and one character lost to blur or
+/// a tight box still leaves a plate, while what the detector takes for a plate and
+/// is not (shop and dealer lettering, watermarks, lamps, grilles) mostly reads as
+/// one to five characters.
+pub const MIN_WHOLE_PLATE_CHARS: usize = 6;
+
+impl PlateRead {
+    /// Whether the reading is long enough to be a whole plate
+    /// ([`MIN_WHOLE_PLATE_CHARS`]): the reader's confirmation that the detector's
+    /// box holds a plate. A check of length only, not of the GA 36 pattern, so a
+    /// plate misread by one character still counts as found.
+    pub fn is_whole_plate(&self) -> bool {
+        self.text.chars().count() >= MIN_WHOLE_PLATE_CHARS
+    }
+}
+
 /// The plate reader network, loaded once and ready to run.
 ///
 /// `Send + Sync`: share it behind an `Arc`. Its run state and input buffer sit
@@ -604,6 +621,26 @@ mod tests {
             let scratch = reader.scratch.lock().unwrap();
             assert_eq!(Arc::strong_count(&scratch.input), 1);
             assert_eq!(Arc::as_ptr(&scratch.input), before);
+        }
+    }
+
+    #[test]
+    fn a_whole_plate_has_at_least_six_characters() {
+        let read = |text: &str| PlateRead {
+            text: text.to_owned(),
+            color: PlateColor::Blue,
+            layout: PlateLayout::Single,
+            char_confidences: vec![0.9; text.chars().count()],
+            confidence: 0.9,
+            color_confidence: 0.9,
+            layout_confidence: 0.9,
+        };
+        for whole in ["冀A12345", "冀AD12345", "冀A1234", "粤ZDJ76港"] {
+            assert!(read(whole).is_whole_plate(), "{whole}");
+        }
+        // Lettering and lamps: a province alone, or a few characters.
+        for part in ["", "粤", "皖944", "冀604M"] {
+            assert!(!read(part).is_whole_plate(), "{part}");
         }
     }
 }

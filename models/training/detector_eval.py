@@ -281,6 +281,11 @@ def draw(img, plates, veh, loads, path, gts=()):
     Image.fromarray(cv2.resize(im, (int(w * f), int(h * f)), interpolation=cv2.INTER_AREA)).save(path)
 
 
+# A reading of at least this many characters confirms a box as a plate, as
+# models::MIN_WHOLE_PLATE_CHARS (GA 36 plates have 7 or 8; one may be lost).
+MIN_WHOLE_PLATE_CHARS = 6
+
+
 def eval_frames(pipe, d, verbose=True, vis=""):
     rows = load_frames(d)
     cache = {}
@@ -299,6 +304,7 @@ def eval_frames(pipe, d, verbose=True, vis=""):
         sweep[thr] = {"recall": tp / max(1, ngt), "precision": tp / max(1, npred), "tp": tp, "pred": npred, "gt": ngt}
     # detail at the pipeline threshold
     tp = npred = ngt = exact = 0
+    ctp = nconf = 0  # boxes the reader confirms (models::MIN_WHOLE_PLATE_CHARS)
     details = []
     per_color = {}
     cerr = []
@@ -307,6 +313,9 @@ def eval_frames(pipe, d, verbose=True, vis=""):
         preds = nms(unletterbox(decode_plates(P, pipe.plate_thr, pipe.nms_iou), s, img.shape[1], img.shape[0]) + [dict(d) for d in tiles], pipe.nms_iou)
         pairs, fps, miss = match(preds, gts)
         tp += len(pairs); npred += len(preds); ngt += len(gts)
+        if pipe.reader is not None:
+            whole = [p for p in preds if len((pipe.read_plate(img, p) or ("",))[0]) >= MIN_WHOLE_PLATE_CHARS]
+            ctp += len(match(whole, gts)[0]); nconf += len(whole)
         if vis:
             draw(img, preds, [], [], os.path.join(vis, os.path.splitext(f)[0] + ".png"), gts)
         for p, g in pairs:
@@ -327,12 +336,16 @@ def eval_frames(pipe, d, verbose=True, vis=""):
             details.append(f"  FP {f} box={[int(v) for v in p['box']]} score={p['score']:.2f} read={r[0] if r else None}")
     readable = sum(1 for gts in rows.values() for g in gts if g["text"])
     res = {"n_frames": len(rows), "n_plates": ngt, "plate_thr": pipe.plate_thr, "recall": tp / max(1, ngt), "precision": tp / max(1, npred),
-           "tp": tp, "pred": npred, "end_to_end_exact": exact / max(1, readable), "n_readable": readable,
+           "tp": tp, "pred": npred, "confirmed_recall": ctp / max(1, ngt), "confirmed_precision": ctp / max(1, nconf),
+           "confirmed_tp": ctp, "confirmed": nconf, "end_to_end_exact": exact / max(1, readable), "n_readable": readable,
            "corner_err_rel_width": float(np.mean(cerr)) if cerr else None, "n_corner_plates": len(cerr),
            "sweep": {str(k): v for k, v in sweep.items()}}
     if verbose:
         print(f"frames/dev: {len(rows)} frames, {ngt} plates; thr {pipe.plate_thr}: recall {res['recall']:.3f} precision {res['precision']:.3f} "
               f"(tp {tp}, pred {npred}); end-to-end exact {exact}/{readable}; corner error {res['corner_err_rel_width']} of the plate width on {len(cerr)} plates")
+        if pipe.reader is not None:
+            print(f"  boxes the reader confirms (>= {MIN_WHOLE_PLATE_CHARS} characters): recall {res['confirmed_recall']:.3f} "
+                  f"precision {res['confirmed_precision']:.3f} (tp {ctp}, confirmed {nconf})")
         for k, v in sweep.items():
             print(f"  sweep thr {k}: recall {v['recall']:.3f} precision {v['precision']:.3f} (pred {v['pred']})")
         print("\n".join(details))

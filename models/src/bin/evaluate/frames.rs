@@ -9,10 +9,15 @@
 //! `frames`: plate recall and precision at IoU >= 0.5 (greedy matching by
 //! descending score, as `training/detector_eval.py`), and end-to-end exact text
 //! (detector → rectify → reader) over the labelled plates that have a text.
-//! Beside the detector's own figures, the `reported_*` ones count only the boxes
-//! whose reading is a GA 36 plate (`hub::api::PlateText`): the checkpoint drops
-//! every other reading, so these are the plates a checkpoint would report.
-//! JSON: `{"n_frames","n_plates","tp","pred","recall","precision","reported_tp",
+//! Beside the detector's own figures, the `confirmed_*` ones count only the boxes
+//! the reader confirms as plates (a reading of at least
+//! [`models::MIN_WHOLE_PLATE_CHARS`] characters), matched anew among themselves,
+//! and the `reported_*` ones only the boxes whose reading is a GA 36 plate
+//! (`hub::api::PlateText`): the checkpoint drops every other reading, so these
+//! are the plates a checkpoint would report. The CSV has a row per labelled
+//! plate (`tp` or `miss`) and per unmatched box (`fp`), with its reading.
+//! JSON: `{"n_frames","n_plates","tp","pred","recall","precision","confirmed_tp",
+//! "confirmed","confirmed_recall","confirmed_precision","reported_tp",
 //! "reported","reported_recall","reported_precision","n_readable",
 //! "end_to_end_exact","ms_per_frame"}`; `ms_per_frame` is `detect` alone
 //! (letterbox, network, decode, NMS), single thread, no JPEG decode.
@@ -31,7 +36,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use models::{rectify_plate, BBox, CargoClassifier, Cover, PlateBox, PlateDetector, PlateReader};
+use models::{
+    rectify_plate, BBox, CargoClassifier, Cover, PlateBox, PlateDetector, PlateRead, PlateReader,
+    MIN_WHOLE_PLATE_CHARS,
+};
 use serde::{Deserialize, Serialize};
 
 /// The three model files of a run.
@@ -138,7 +146,11 @@ struct FrameRow<'a> {
     read: String,
     /// The reading is a GA 36 plate (what a checkpoint would report).
     valid: bool,
+    /// The reading is long enough to be a whole plate: the reader confirms the box.
+    whole: bool,
     exact: bool,
+    /// The reader's confidence (its weakest character).
+    read_confidence: Option<f32>,
     iou: Option<f32>,
     score: Option<f32>,
     x1: Option<f32>,
@@ -156,6 +168,10 @@ pub struct FramesSummary {
     pred: usize,
     recall: f64,
     precision: f64,
+    confirmed_tp: usize,
+    confirmed: usize,
+    confirmed_recall: f64,
+    confirmed_precision: f64,
     reported_tp: usize,
     reported: usize,
     reported_recall: f64,
@@ -209,6 +225,7 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
     }
     let (mut n_plates, mut tp, mut pred, mut readable, mut exact) = (0, 0, 0, 0, 0);
     let (mut reported_tp, mut reported) = (0, 0);
+    let (mut confirmed_tp, mut confirmed) = (0, 0);
     let (mut ms, mut runs) = (0.0f64, 0usize);
     for (file, rows) in &files {
         let plated: Vec<(&FrameLabel, BBox)> = rows
@@ -230,6 +247,8 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
             read: String::new(),
             valid: false,
             exact: false,
+            whole: false,
+            read_confidence: None,
             iou: None,
             score: None,
             x1: None,
@@ -272,14 +291,42 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
         ms += took;
         runs += 1;
         pred += dets.plates.len();
+        // Every box is read once: the figures below differ only in which boxes
+        // they keep.
+        let reads: Vec<Option<PlateRead>> = dets
+            .plates
+            .iter()
+            .map(|p| reader.read(&rectify_plate(&frame, p)).ok())
+            .collect();
         let truths: Vec<BBox> = plated.iter().map(|(_, b)| *b).collect();
         let pairs = match_boxes(&dets.plates, &truths, 0.5);
         tp += pairs.len();
-        let read = |p: &PlateBox| {
-            reader
-                .read(&rectify_plate(&frame, p))
-                .map(|r| r.text)
-                .unwrap_or_default()
+        // The boxes the reader confirms, matched on their own: a confirmed box
+        // may take a plate that an unconfirmed, higher-scored one took above.
+        let whole: Vec<usize> = (0..dets.plates.len())
+            .filter(|&p| reads[p].as_ref().is_some_and(PlateRead::is_whole_plate))
+            .collect();
+        let whole_boxes: Vec<PlateBox> = whole.iter().map(|&p| dets.plates[p].clone()).collect();
+        confirmed += whole.len();
+        confirmed_tp += match_boxes(&whole_boxes, &truths, 0.5).len();
+        let row = |p: usize, outcome, truth, exact, iou| {
+            let plate = &dets.plates[p];
+            let read = reads[p].as_ref();
+            let text = read.map(|r| r.text.clone()).unwrap_or_default();
+            FrameRow {
+                valid: is_plate(&text),
+                whole: read.is_some_and(PlateRead::is_whole_plate),
+                read: text,
+                exact,
+                read_confidence: read.map(|r| r.confidence),
+                iou,
+                score: Some(plate.score),
+                x1: Some(plate.bbox.x1),
+                y1: Some(plate.bbox.y1),
+                x2: Some(plate.bbox.x2),
+                y2: Some(plate.bbox.y2),
+                ..blank(outcome, truth, String::new())
+            }
         };
         for (t, (l, b)) in plated.iter().enumerate() {
             let truth = l.plate_text.trim();
@@ -293,46 +340,18 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
                 })?;
                 continue;
             };
-            let plate = &dets.plates[p];
-            let text = read(plate);
+            let text = reads[p].as_ref().map(|r| r.text.as_str()).unwrap_or("");
             let ok = !truth.is_empty() && text == truth;
             exact += usize::from(ok);
-            let valid = is_plate(&text);
-            reported_tp += usize::from(valid);
-            reported += usize::from(valid);
-            csv_out.serialize(FrameRow {
-                outcome: "tp",
-                read: text,
-                valid,
-                exact: ok,
-                iou: Some(plate.bbox.iou(b)),
-                score: Some(plate.score),
-                x1: Some(plate.bbox.x1),
-                y1: Some(plate.bbox.y1),
-                x2: Some(plate.bbox.x2),
-                y2: Some(plate.bbox.y2),
-                ..blank("tp", truth, String::new())
-            })?;
+            let r = row(p, "tp", truth, ok, Some(dets.plates[p].bbox.iou(b)));
+            reported_tp += usize::from(r.valid);
+            reported += usize::from(r.valid);
+            csv_out.serialize(r)?;
         }
-        let unmatched = dets
-            .plates
-            .iter()
-            .enumerate()
-            .filter(|(p, _)| !pairs.iter().any(|(pp, _)| pp == p));
-        for (_, plate) in unmatched {
-            let text = read(plate);
-            let valid = is_plate(&text);
-            reported += usize::from(valid);
-            csv_out.serialize(FrameRow {
-                read: text,
-                valid,
-                score: Some(plate.score),
-                x1: Some(plate.bbox.x1),
-                y1: Some(plate.bbox.y1),
-                x2: Some(plate.bbox.x2),
-                y2: Some(plate.bbox.y2),
-                ..blank("fp", "", String::new())
-            })?;
+        for p in (0..dets.plates.len()).filter(|p| !pairs.iter().any(|(pp, _)| pp == p)) {
+            let r = row(p, "fp", "", false, None);
+            reported += usize::from(r.valid);
+            csv_out.serialize(r)?;
         }
     }
     csv_out
@@ -345,6 +364,10 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
         pred,
         recall: ratio(tp, n_plates),
         precision: ratio(tp, pred),
+        confirmed_tp,
+        confirmed,
+        confirmed_recall: ratio(confirmed_tp, n_plates),
+        confirmed_precision: ratio(confirmed_tp, confirmed),
         reported_tp,
         reported,
         reported_recall: ratio(reported_tp, n_plates),
@@ -356,6 +379,10 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
     println!(
         "frames: {} frames, {} plates: recall {:.3}, precision {:.3} (tp {tp}, pred {pred}); end-to-end exact {exact}/{readable}",
         s.n_frames, s.n_plates, s.recall, s.precision
+    );
+    println!(
+        "frames, boxes the reader confirms (at least {MIN_WHOLE_PLATE_CHARS} characters): recall {:.3}, precision {:.3} (tp {confirmed_tp}, confirmed {confirmed})",
+        s.confirmed_recall, s.confirmed_precision
     );
     println!(
         "frames, boxes read as a GA 36 plate (what a checkpoint reports): recall {:.3}, precision {:.3} (tp {reported_tp}, reported {reported})",
