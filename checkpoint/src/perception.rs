@@ -146,14 +146,16 @@ impl Perception for ModelPerception {
             .iter()
             .map(|p| self.read_plate(frame, p))
             .collect();
+        // What `plate_of` needs of the readings; a plate taken becomes `None`.
+        let mut readings: Vec<Option<bool>> = reads
+            .iter()
+            .map(|r| r.as_ref().map(|(_, whole)| *whole))
+            .collect();
         for vehicle in &dets.vehicles {
-            let readings: Vec<Option<bool>> = reads
-                .iter()
-                .map(|r| r.as_ref().map(|(_, whole)| *whole))
-                .collect();
-            let plate = plate_of(&vehicle.bbox, &dets.plates, &readings)
-                .and_then(|k| reads[k].take())
-                .map(|(obs, _)| obs);
+            let plate = plate_of(&vehicle.bbox, &dets.plates, &readings).and_then(|k| {
+                readings[k] = None;
+                reads[k].take().map(|(obs, _)| obs)
+            });
             let load = dets
                 .loads
                 .iter()
