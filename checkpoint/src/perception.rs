@@ -146,16 +146,11 @@ impl Perception for ModelPerception {
             .iter()
             .map(|p| self.read_plate(frame, p))
             .collect();
-        // What `plate_of` needs of the readings; a plate taken becomes `None`.
-        let mut readings: Vec<Option<bool>> = reads
-            .iter()
-            .map(|r| r.as_ref().map(|(_, whole)| *whole))
-            .collect();
         for vehicle in &dets.vehicles {
-            let plate = plate_of(&vehicle.bbox, &dets.plates, &readings).and_then(|k| {
-                readings[k] = None;
-                reads[k].take().map(|(obs, _)| obs)
-            });
+            let reading = |k: usize| reads[k].as_ref().map(|(_, whole)| *whole);
+            let plate = plate_of(&vehicle.bbox, &dets.plates, reading)
+                .and_then(|k| reads[k].take())
+                .map(|(obs, _)| obs);
             let load = dets
                 .loads
                 .iter()
@@ -191,17 +186,17 @@ impl Perception for ModelPerception {
 }
 
 /// Which of the frame's plates (by descending score) is the vehicle's:
-/// `readings[k]` is `None` for a plate already taken or read as nothing, else
+/// `reading(k)` is `None` for a plate already taken or read as nothing, else
 /// whether its reading is a whole plate. Among the plates whose centre lies in the
 /// vehicle's reach, a whole reading first, then the nearest, then the best scored.
 fn plate_of(
     vehicle: &models::BBox,
     plates: &[models::PlateBox],
-    readings: &[Option<bool>],
+    reading: impl Fn(usize) -> Option<bool>,
 ) -> Option<usize> {
     let reach = plate_reach(vehicle);
     (0..plates.len())
-        .filter_map(|k| Some((k, readings.get(k).copied().flatten()?)))
+        .filter_map(|k| Some((k, reading(k)?)))
         .filter(|(k, _)| reach.contains(plates[*k].bbox.center()))
         .min_by(|(a, whole_a), (b, whole_b)| {
             whole_b.cmp(whole_a).then(
@@ -356,6 +351,9 @@ mod tests {
             plate(b(260.0, 460.0, 340.0, 485.0), 0.7), // the plate on the bumper
             plate(b(900.0, 460.0, 980.0, 485.0), 0.8), // another vehicle's
         ];
+        let plate_of = |truck: &models::BBox, plates: &[models::PlateBox], r: &[Option<bool>]| {
+            plate_of(truck, plates, |k| r.get(k).copied().flatten())
+        };
         // The signboard read as a few characters, the plate as a whole one.
         assert_eq!(
             plate_of(&truck, &plates, &[Some(false), Some(true), Some(true)]),

@@ -303,11 +303,18 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
         tp += pairs.len();
         // The boxes the reader confirms, matched on their own: a confirmed box
         // may take a plate that an unconfirmed, higher-scored one took above.
-        let whole: Vec<usize> = (0..dets.plates.len())
-            .filter(|&p| reads[p].as_ref().is_some_and(PlateRead::is_whole_plate))
+        let whole: Vec<bool> = reads
+            .iter()
+            .map(|r| r.as_ref().is_some_and(PlateRead::is_whole_plate))
             .collect();
-        let whole_boxes: Vec<PlateBox> = whole.iter().map(|&p| dets.plates[p].clone()).collect();
-        confirmed += whole.len();
+        let whole_boxes: Vec<PlateBox> = dets
+            .plates
+            .iter()
+            .zip(&whole)
+            .filter(|(_, whole)| **whole)
+            .map(|(p, _)| p.clone())
+            .collect();
+        confirmed += whole_boxes.len();
         confirmed_tp += match_boxes(&whole_boxes, &truths, 0.5).len();
         let row = |p: usize, outcome, truth, exact, iou| {
             let plate = &dets.plates[p];
@@ -315,7 +322,7 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
             let text = read.map(|r| r.text.clone()).unwrap_or_default();
             FrameRow {
                 valid: is_plate(&text),
-                whole: read.is_some_and(PlateRead::is_whole_plate),
+                whole: whole[p],
                 read: text,
                 exact,
                 read_confidence: read.map(|r| r.confidence),
