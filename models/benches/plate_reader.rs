@@ -1,8 +1,9 @@
 //! Plate reader speed, single-threaded: one crop per `read` (a single-row and a
 //! double-row plate), and 16 crops per `read_batch` (throughput in crops per
 //! second; time / 16 is ms per crop). The shipped reader runs its layout net
-//! first, which sends a double-row plate straight to its one joined-rows pass;
-//! the `/reader_alone` variants run the same crops without the layout net (a
+//! first, which sends a double-row plate straight to its one joined-rows pass,
+//! and its province net after, on the province window of a reading that starts
+//! with one; the `/reader_alone` variants run the same crops with neither (a
 //! double-row plate then takes a first pass and the joined pass), for comparison.
 
 use std::hint::black_box;

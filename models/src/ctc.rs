@@ -13,6 +13,9 @@ pub struct Decoded {
     pub class: usize,
     /// Peak softmax probability of `class` over the steps of its run, in `0..=1`.
     pub confidence: f32,
+    /// The step of that peak (the first on a tie): where to look for what else
+    /// the network thought the character might be.
+    pub step: usize,
 }
 
 /// The CTC blank class.
@@ -54,14 +57,20 @@ pub fn greedy_decode_into(logits: &[f32], classes: usize, out: &mut Vec<Decoded>
     // The class of the previous step, blank included: a run continues only while
     // the argmax stays the same.
     let mut prev = BLANK;
-    for step in logits.chunks_exact(classes) {
+    for (t, step) in logits.chunks_exact(classes).enumerate() {
         let (class, p) = softmax_peak(step);
         if class != BLANK {
             match out.last_mut() {
-                Some(last) if class == prev => last.confidence = last.confidence.max(p),
+                Some(last) if class == prev => {
+                    if p > last.confidence {
+                        last.confidence = p;
+                        last.step = t;
+                    }
+                }
                 _ => out.push(Decoded {
                     class,
                     confidence: p,
+                    step: t,
                 }),
             }
         }
@@ -128,6 +137,8 @@ mod tests {
         assert_eq!(classes(&d), [1, 2]);
         assert!((d[0].confidence - p(3.0)).abs() < 1e-6, "{d:?}");
         assert!((d[1].confidence - p(2.0)).abs() < 1e-6, "{d:?}");
+        // ... and remembers where: step 1 for `a`, step 3 for `b`.
+        assert_eq!((d[0].step, d[1].step), (1, 3));
     }
 
     #[test]

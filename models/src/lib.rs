@@ -31,6 +31,8 @@ pub mod manifest;
 pub mod plate_detector;
 /// The layout net: single or double row before the reader's first pass.
 pub mod plate_layout;
+/// The province net: a second look at a reading's first character.
+pub mod plate_province;
 /// `PlateReader`: load once, then crop → text + colour + layout.
 pub mod plate_reader;
 /// Image → input tensor: size bounding, resize, double-row band join.
@@ -45,6 +47,7 @@ pub use plate_detector::{
     Tiling,
 };
 pub use plate_layout::PlateLayoutSpec;
+pub use plate_province::PlateProvinceSpec;
 pub use plate_reader::{PlateRead, PlateReader, MIN_WHOLE_PLATE_CHARS};
 pub use preprocess::{Crop, CropRef};
 

@@ -309,6 +309,27 @@ pub(crate) fn read_table<T: serde::de::DeserializeOwned>(
     table_from_toml(&crate::manifest::read_manifest(path)?, table).map_err(|e| e.with_path(path))
 }
 
+/// Reads the optional table `table` of a manifest held in memory and checks it:
+/// `None` when the manifest has no such table (a parse error is still an error).
+pub(crate) fn optional_table_from_toml<T: serde::de::DeserializeOwned, S>(
+    text: &str,
+    table: &str,
+    check: impl FnOnce(T) -> Result<S, String>,
+) -> Result<Option<S>, ManifestError> {
+    let has_table = toml::from_str::<toml::Table>(text)
+        .map(|t| t.contains_key(table))
+        .unwrap_or(true); // a parse error is reported by table_from_toml
+    if !has_table {
+        return Ok(None);
+    }
+    check(table_from_toml::<T>(text, table)?)
+        .map(Some)
+        .map_err(|reason| ManifestError::Invalid {
+            path: PathBuf::new(),
+            reason,
+        })
+}
+
 /// Reads the table `table` of a manifest held in memory.
 pub(crate) fn table_from_toml<T: serde::de::DeserializeOwned>(
     text: &str,

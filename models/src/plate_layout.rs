@@ -13,7 +13,7 @@
 //! The colour of a plate read this way comes from this net: the reader's colour
 //! head was trained on plain crops and is unreliable on joined rows.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -21,7 +21,7 @@ use tract_onnx::prelude::*;
 
 use crate::ctc;
 use crate::manifest::{read_manifest, ManifestError, PlateColor, PlateLayout};
-use crate::plate_detector::table_from_toml;
+use crate::plate_detector::optional_table_from_toml;
 use crate::runtime::{self, inference, model_error};
 use crate::Error;
 
@@ -108,19 +108,7 @@ impl PlateLayoutSpec {
     /// The `[plate_layout]` table of a manifest held in memory, or `None` when it
     /// has none (the reader then decides the layout alone, in two passes).
     pub fn from_toml(text: &str) -> Result<Option<Self>, ManifestError> {
-        let has_table = toml::from_str::<toml::Table>(text)
-            .map(|t| t.contains_key(TABLE))
-            .unwrap_or(true); // a parse error is reported by table_from_toml
-        if !has_table {
-            return Ok(None);
-        }
-        table_from_toml::<RawSpec>(text, TABLE)?
-            .check()
-            .map(Some)
-            .map_err(|reason| ManifestError::Invalid {
-                path: PathBuf::new(),
-                reason,
-            })
+        optional_table_from_toml(text, TABLE, RawSpec::check)
     }
 }
 

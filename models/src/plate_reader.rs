@@ -8,7 +8,9 @@
 //!
 //! With a layout net beside it (`[plate_layout]`, see [`crate::plate_layout`]),
 //! a plate that net is sure is double-row skips the first pass: it is read in
-//! one pass on its joined rows.
+//! one pass on its joined rows. With a province net (`[plate_province]`, see
+//! [`crate::plate_province`]), a reading that starts with a province gets a second
+//! look at that character.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, TryLockError};
@@ -19,6 +21,7 @@ use tract_onnx::prelude::*;
 use crate::ctc::{self, Decoded};
 use crate::manifest::{PlateColor, PlateLayout, PlateReaderSpec};
 use crate::plate_layout::{LayoutGuess, LayoutNet, PlateLayoutSpec};
+use crate::plate_province::{self, PlateProvinceSpec, ProvinceNet};
 use crate::preprocess::{self, Crop, MAX_OVERSAMPLE};
 use crate::runtime::{self, inference, model_error};
 use crate::Error;
@@ -91,6 +94,16 @@ pub struct PlateReader {
     batch_state: Mutex<Option<TypedSimpleState>>,
     /// Decides the layout before the first pass, when the manifest has one.
     layout_net: Option<Arc<LayoutNet>>,
+    /// Looks again at a province, when the manifest has one.
+    province: Option<Province>,
+}
+
+/// The province net and where its classes stand among the reader's.
+#[derive(Debug)]
+struct Province {
+    net: ProvinceNet,
+    /// The reader's CTC class of each of the net's provinces, in the net's order.
+    classes: Vec<usize>,
 }
 
 /// The per-worker state of the batch-1 hot path.
@@ -130,22 +143,26 @@ impl Heads {
 impl PlateReader {
     /// Loads the plate reader ONNX at `path` and the `manifest.toml` in the same
     /// folder, optimises and plans it, and checks its outputs against the manifest.
-    /// When the manifest has a `[plate_layout]` table, its network (beside the
-    /// manifest) is loaded too; a table naming a missing file is an error.
+    /// When the manifest has a `[plate_layout]` or `[plate_province]` table,
+    /// its network (beside the manifest) is loaded too; a table naming a missing
+    /// file is an error.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
         let onnx = runtime::read_model(path)?;
         let manifest = path.with_file_name("manifest.toml");
         let spec = PlateReaderSpec::load(&manifest)?;
-        let reader = Self::from_onnx(&onnx, spec, path)?;
-        match PlateLayoutSpec::load(&manifest)? {
-            Some(layout) => {
-                let layout_path = path.with_file_name(&layout.file);
-                let bytes = runtime::read_model(&layout_path)?;
-                reader.with_layout_net(&bytes, layout, &layout_path)
-            }
-            None => Ok(reader),
+        let mut reader = Self::from_onnx(&onnx, spec, path)?;
+        if let Some(layout) = PlateLayoutSpec::load(&manifest)? {
+            let layout_path = path.with_file_name(&layout.file);
+            let bytes = runtime::read_model(&layout_path)?;
+            reader = reader.with_layout_net(&bytes, layout, &layout_path)?;
         }
+        if let Some(province) = PlateProvinceSpec::load(&manifest)? {
+            let province_path = path.with_file_name(&province.file);
+            let bytes = runtime::read_model(&province_path)?;
+            reader = reader.with_province_net(&bytes, province, &province_path)?;
+        }
+        Ok(reader)
     }
 
     /// This reader with a layout net (ONNX bytes and its spec) deciding the
@@ -179,6 +196,42 @@ impl PlateReader {
         self.layout_net.is_some()
     }
 
+    /// This reader with a province net (ONNX bytes and its spec) taking a second
+    /// look at a reading's first character; `path` only names the model in
+    /// errors. Every province the net knows must be in the reader's alphabet.
+    pub fn with_province_net(
+        mut self,
+        onnx: &[u8],
+        spec: PlateProvinceSpec,
+        path: &Path,
+    ) -> Result<Self, Error> {
+        let classes = spec
+            .provinces
+            .iter()
+            .map(|p| {
+                self.spec
+                    .alphabet
+                    .iter()
+                    .position(|a| a == p)
+                    .map(|i| i + 1)
+            })
+            .collect::<Option<Vec<usize>>>()
+            .ok_or_else(|| {
+                model_error(path)(anyhow::anyhow!(
+                    "province net classes {:?} are not all in the reader's alphabet",
+                    spec.provinces.concat()
+                ))
+            })?;
+        let net = ProvinceNet::from_onnx(onnx, spec, path)?;
+        self.province = Some(Province { net, classes });
+        Ok(self)
+    }
+
+    /// Whether a province net looks again at each reading's province.
+    pub fn has_province_net(&self) -> bool {
+        self.province.is_some()
+    }
+
     /// Builds a reader from ONNX bytes and a spec already in hand; `path` only
     /// names the model in errors.
     pub fn from_onnx(onnx: &[u8], spec: PlateReaderSpec, path: &Path) -> Result<Self, Error> {
@@ -197,6 +250,7 @@ impl PlateReader {
             scratch: Mutex::new(scratch),
             batch_state: Mutex::new(None),
             layout_net: None,
+            province: None,
         };
         reader.check_contract().map_err(&err)?;
         Ok(reader)
@@ -212,6 +266,13 @@ impl PlateReader {
             scratch: Mutex::new(self.fresh_scratch().map_err(inference)?),
             batch_state: Mutex::new(None),
             layout_net: self.layout_net.clone(),
+            province: match &self.province {
+                Some(p) => Some(Province {
+                    net: p.net.try_clone()?,
+                    classes: p.classes.clone(),
+                }),
+                None => None,
+            },
         })
     }
 
@@ -320,7 +381,7 @@ impl PlateReader {
         if let Some(heads) = self.route_single(scratch)? {
             Self::fill(scratch, joined)?;
             let ctc = self.run_filled(scratch)?;
-            return Ok(self.assemble(&ctc[0], 0, heads, &mut scratch.chars));
+            return self.assemble(&rgb, &ctc[0], 0, heads, &mut scratch.chars);
         }
         let first = self.run_filled(scratch)?;
         let heads = self.heads(&first, 0)?;
@@ -331,7 +392,7 @@ impl PlateReader {
         } else {
             first
         };
-        Ok(self.assemble(&ctc[0], 0, heads, &mut scratch.chars))
+        self.assemble(&rgb, &ctc[0], 0, heads, &mut scratch.chars)
     }
 
     /// Runs the layout net on the filled input; the heads to read the plate
@@ -446,8 +507,12 @@ impl PlateReader {
                 &first,
                 plain.binary_search(&k),
             ) {
-                (Some(second), Ok(j), _, _) => self.assemble(&second[0], j, heads, chars),
-                (_, _, Some(first), Ok(j)) => self.assemble(&first[0], j, heads, chars),
+                (Some(second), Ok(j), _, _) => {
+                    self.assemble(&chunk[k].1, &second[0], j, heads, chars)?
+                }
+                (_, _, Some(first), Ok(j)) => {
+                    self.assemble(&chunk[k].1, &first[0], j, heads, chars)?
+                }
                 _ => return Err(inference(anyhow::anyhow!("crop {k} was not run"))),
             };
             reads.push(read);
@@ -556,14 +621,16 @@ impl PlateReader {
         })
     }
 
-    /// Decodes item `k` of a `ctc` output `[N, T, C]` and puts the read together.
+    /// Decodes item `k` of a `ctc` output `[N, T, C]` (read from `crop`) and
+    /// puts the read together.
     fn assemble(
         &self,
+        crop: &image::RgbImage,
         ctc_out: &TValue,
         k: usize,
         heads: Heads,
         chars: &mut Vec<Decoded>,
-    ) -> PlateRead {
+    ) -> Result<PlateRead, Error> {
         let classes = 1 + self.spec.alphabet.len();
         let per_item = ctc_out.shape().get(1).copied().unwrap_or(0) * classes;
         let view = ctc_out.to_plain_array_view::<f32>().ok();
@@ -575,6 +642,9 @@ impl PlateReader {
             .and_then(|s| s.get(k * per_item..(k + 1) * per_item))
             .unwrap_or(&[]);
         ctc::greedy_decode_into(logits, classes, chars);
+        if let Some(first) = chars.first_mut() {
+            self.second_look_at_province(crop, heads.layout, logits, classes, first)?;
+        }
         let mut text = String::with_capacity(chars.len() * 3);
         let mut char_confidences = Vec::with_capacity(chars.len());
         for d in chars.iter() {
@@ -586,7 +656,7 @@ impl PlateReader {
         } else {
             char_confidences.iter().copied().fold(1.0, f32::min)
         };
-        PlateRead {
+        Ok(PlateRead {
             text,
             color: heads.color,
             layout: heads.layout,
@@ -594,7 +664,42 @@ impl PlateReader {
             confidence,
             color_confidence: heads.color_confidence,
             layout_confidence: heads.layout_confidence,
+        })
+    }
+
+    /// When a province net is loaded and `first` (the reading's first character,
+    /// from the CTC `logits` `[T, classes]` of `crop`) is a province: the
+    /// province that the reader's softmax at `first`'s peak step and the net's
+    /// softmax on the crop's province window agree on best, with the combined
+    /// confidence ([`plate_province::combine`]).
+    fn second_look_at_province(
+        &self,
+        crop: &image::RgbImage,
+        layout: PlateLayout,
+        logits: &[f32],
+        classes: usize,
+        first: &mut Decoded,
+    ) -> Result<(), Error> {
+        let Some(province) = &self.province else {
+            return Ok(());
+        };
+        if !province.classes.contains(&first.class) {
+            return Ok(());
         }
+        let Some(row) = logits.get(first.step * classes..(first.step + 1) * classes) else {
+            return Ok(());
+        };
+        // A few dozen floats per read; the net's run dwarfs them.
+        let mut all = Vec::with_capacity(classes);
+        plate_province::softmax_into(row, &mut all);
+        let reader: Vec<f32> = province.classes.iter().map(|&c| all[c]).collect();
+        let mut net = Vec::with_capacity(reader.len());
+        province.net.probabilities(crop, layout, &mut net)?;
+        if let Some((i, p)) = plate_province::combine(&reader, &net) {
+            first.class = province.classes[i];
+            first.confidence = p;
+        }
+        Ok(())
     }
 }
 

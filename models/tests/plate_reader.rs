@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use image::{DynamicImage, GrayImage, ImageBuffer, Luma, Rgb, RgbImage, Rgba, RgbaImage};
-use models::{Error, PlateColor, PlateLayout, PlateLayoutSpec, PlateReader, PlateReaderSpec};
+use models::{
+    Error, PlateColor, PlateLayout, PlateLayoutSpec, PlateProvinceSpec, PlateReader,
+    PlateReaderSpec,
+};
 
 fn crate_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -124,11 +127,28 @@ fn batch_reads_like_one_by_one() {
     }
 }
 
-/// The shipped reader without its layout net: the reader's own two-pass path.
+/// The shipped reader network without the nets beside it: the reader's own
+/// two-pass path and its own reading of the province.
 fn reader_alone() -> PlateReader {
     let path = model_path();
     let spec = PlateReaderSpec::load(path.with_file_name("manifest.toml")).unwrap();
     PlateReader::from_onnx(&std::fs::read(&path).unwrap(), spec, &path).unwrap()
+}
+
+/// The shipped reader with its province net (when the manifest names one) but
+/// without its layout net.
+fn reader_without_layout_net() -> PlateReader {
+    let path = model_path();
+    let manifest = std::fs::read_to_string(path.with_file_name("manifest.toml")).unwrap();
+    match PlateProvinceSpec::from_toml(&manifest).unwrap() {
+        Some(spec) => {
+            let net = path.with_file_name(&spec.file);
+            reader_alone()
+                .with_province_net(&std::fs::read(&net).unwrap(), spec, &net)
+                .unwrap()
+        }
+        None => reader_alone(),
+    }
 }
 
 #[test]
@@ -141,7 +161,7 @@ fn layout_net_reads_like_the_reader_alone() {
         manifest.contains("[plate_layout]"),
         "the layout net is loaded exactly when the manifest names one"
     );
-    let alone = reader_alone();
+    let alone = reader_without_layout_net();
     assert!(!alone.has_layout_net());
     let fixtures = fixtures();
     let images: Vec<&DynamicImage> = fixtures.iter().map(|f| &f.image).collect();
@@ -329,6 +349,81 @@ fn odd_images_give_a_result_without_panic() {
     // The same through the batch path.
     let all: Vec<&DynamicImage> = odd.iter().map(|(_, i)| i).collect();
     assert!(reader().read_batch(&all).iter().all(Result::is_ok));
+}
+
+#[test]
+fn province_net_puts_right_what_the_reader_alone_misreads() {
+    let manifest = std::fs::read_to_string(model_path().with_file_name("manifest.toml")).unwrap();
+    assert_eq!(
+        reader().has_province_net(),
+        manifest.contains("[plate_province]"),
+        "the province net is loaded exactly when the manifest names one"
+    );
+    if !reader().has_province_net() {
+        return;
+    }
+    // A rendered plate whose province the reader network alone gets wrong, and
+    // only its province (models/training/make_fixtures.py picked it so).
+    let fixtures = fixtures();
+    let f = fixtures
+        .iter()
+        .find(|f| f.file == "province_second_look.png")
+        .expect("the province fixture");
+    let alone = reader_alone().read(&f.image).unwrap();
+    let split = |t: &str| {
+        let mut c = t.chars();
+        (c.next(), c.as_str().to_owned())
+    };
+    let (want_province, want_rest) = split(&f.text);
+    let (alone_province, alone_rest) = split(&alone.text);
+    assert_ne!(alone_province, want_province, "{alone:?}");
+    assert_eq!(alone_rest, want_rest, "{alone:?}");
+    // With the second look, the whole plate; the province's confidence is the
+    // combined one, still a probability.
+    let read = reader().read(&f.image).unwrap();
+    assert_eq!(read.text, f.text);
+    assert!((0.0..=1.0).contains(&read.char_confidences[0]), "{read:?}");
+}
+
+#[test]
+fn province_net_problems_are_clear_errors() {
+    let shipped = std::fs::read_to_string(model_path().with_file_name("manifest.toml")).unwrap();
+    let Some(spec) = PlateProvinceSpec::from_toml(&shipped).unwrap() else {
+        return; // nothing to break
+    };
+    // The manifest names a province net that is not there (and no layout net,
+    // which would be missed first).
+    let mut table: toml::Table = shipped.parse().unwrap();
+    table.remove("plate_layout");
+    let manifest = toml::to_string(&table).unwrap();
+    let (_dir, path) = model_dir(&std::fs::read(model_path()).unwrap(), Some(&manifest));
+    let err = PlateReader::load(&path).unwrap_err();
+    assert!(matches!(err, Error::ModelFile { .. }), "{err:?}");
+    assert!(err.to_string().contains("plate_province.onnx"), "{err}");
+
+    // Not an ONNX file.
+    let name = Path::new("plate_province.onnx");
+    let err = reader_alone()
+        .with_province_net(b"garbage", spec.clone(), name)
+        .unwrap_err();
+    assert!(matches!(err, Error::Model { .. }), "{err:?}");
+
+    // Classes the reader cannot write.
+    let onnx = std::fs::read(model_path().with_file_name(&spec.file)).unwrap();
+    let mut alien = spec.clone();
+    alien.provinces[0] = "台".into();
+    let err = reader_alone()
+        .with_province_net(&onnx, alien, name)
+        .unwrap_err();
+    assert!(err.to_string().contains("alphabet"), "{err}");
+
+    // A net with more classes than its output has.
+    let mut more = spec;
+    more.provinces.push("京".into());
+    let err = reader_alone()
+        .with_province_net(&onnx, more, name)
+        .unwrap_err();
+    assert!(matches!(err, Error::Model { .. }), "{err:?}");
 }
 
 #[test]

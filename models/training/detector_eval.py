@@ -159,6 +159,7 @@ class Pipeline:
         if self.reader is not None:
             import evaluate
             self.route = evaluate.layout_router(reader)
+            self.province = evaluate.province_refiner(reader)
         self.cargo = session(cargo) if cargo and os.path.exists(cargo) else None
         self.plate_thr, self.region_thr, self.nms_iou, self.region_nms = plate_thr, region_thr, nms_iou, region_nms
         self.tiling = TILING if tiling else None
@@ -210,7 +211,7 @@ class Pipeline:
         M = cv2.getPerspectiveTransform(q, dst)
         crop = cv2.warpPerspective(img, M, (W, H), flags=cv2.INTER_AREA if w > 200 else cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         run = lambda x: self.reader.run(["ctc", "color", "layout"], {"image": x.astype(np.float32)})
-        texts, colors, layouts = evaluate.read(run, [crop], route=self.route)
+        texts, colors, layouts = evaluate.read(run, [crop], route=self.route, province=self.province)
         return texts[0], colors[0], layouts[0]
 
     def classify(self, img, box):

@@ -71,6 +71,16 @@ def merge_tables(text: str, ours: str, names, markers=()) -> str:
     return base + ("\n" + ours if base.strip() and not ours.startswith("\n") else ours)
 
 
+def write_table(manifest: str, name: str, table: dict, header: str):
+    """Replace the table `name` (and its `header` comment line) of `manifest` with
+    `table`, keeping every other table as it is; written atomically."""
+    old = open(manifest, encoding="utf-8").read() if os.path.exists(manifest) else ""
+    new = merge_tables(old, header + to_toml({name: table}).lstrip("\n"), (name,), (header,))
+    with open(manifest + ".tmp", "w", encoding="utf-8") as f:
+        f.write(new)
+    os.replace(manifest + ".tmp", manifest)
+
+
 def merge(text: str, ours: str) -> str:
     """Our two tables replaced in `text`."""
     return merge_tables(text, ours, OURS, (MARKER, NOTE))

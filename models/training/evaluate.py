@@ -72,15 +72,15 @@ def ctc_greedy(logits: np.ndarray) -> list[str]:
     return out
 
 
-def read(run, imgs, params=pp.DOUBLE_ROW, bs: int = 64, route=None):
+def read(run, imgs, params=pp.DOUBLE_ROW, bs: int = 64, route=None, province=None):
     """run: f(float32 [N,3,H,W]) -> (ctc, color, layout) numpy; route: the layout
-    net from layout_router() or None. Returns texts, colours, layouts."""
+    net from layout_router() or None; province: the province net from
+    province_refiner() or None. Returns texts, colours, layouts."""
     texts, colors, layouts = [], [], []
     for i in range(0, len(imgs), bs):
         chunk = imgs[i: i + bs]
         x = np.stack([pp.to_chw(pp.plain(im)) for im in chunk])
         ctc, col, lay = run(x)
-        t = ctc_greedy(ctc)
         lay_i = lay.argmax(-1)
         col_i = col.argmax(-1)
         routed = route(x) if route else [None] * len(chunk)
@@ -90,28 +90,91 @@ def read(run, imgs, params=pp.DOUBLE_ROW, bs: int = 64, route=None):
         dbl = [j for j in range(len(chunk)) if LAYOUTS[lay_i[j]] == "double"]
         if dbl:
             x2 = np.stack([pp.to_chw(pp.row_join(chunk[j], params)) for j in dbl])
-            t2 = ctc_greedy(run(x2)[0])
-            for j, s in zip(dbl, t2):
-                t[j] = s
+            ctc = ctc.copy()
+            ctc[dbl] = run(x2)[0]
+        t = ctc_greedy(ctc)
+        if province:
+            t = province(chunk, [LAYOUTS[k] for k in lay_i], ctc, t)
         texts += t
         colors += [COLORS[k] for k in col_i]
         layouts += [LAYOUTS[k] for k in lay_i]
     return texts, colors, layouts
 
 
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def first_char_peak(seq: np.ndarray):
+    """(class, step) of the first character greedy decoding reads from one item's
+    CTC logits [T, C]: the step of its run where its softmax peaks (the first on
+    a tie), as models/src/ctc.rs; None when nothing is read."""
+    am = seq.argmax(-1)
+    steps = np.flatnonzero(am != 0)
+    if not len(steps):
+        return None
+    t0 = int(steps[0])
+    c = int(am[t0])
+    t1 = t0
+    while t1 + 1 < len(am) and am[t1 + 1] == c:
+        t1 += 1
+    p = _softmax(seq[t0: t1 + 1])[:, c]
+    return c, t0 + int(p.argmax())
+
+
+def net_beside(reader_onnx: str, table: str):
+    """(the manifest's [table], a one-thread onnxruntime session on its file) for
+    a network named in the manifest beside the reader; (None, None) without it."""
+    import onnxruntime as ort
+    import tomllib
+    manifest = os.path.join(os.path.dirname(os.path.abspath(reader_onnx)), "manifest.toml")
+    spec = tomllib.load(open(manifest, "rb")).get(table) if os.path.exists(manifest) else None
+    if not spec:
+        return None, None
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    return spec, ort.InferenceSession(os.path.join(os.path.dirname(manifest), spec["file"]), so,
+                                      providers=["CPUExecutionProvider"])
+
+
+def province_refiner(reader_onnx: str):
+    """The province net named by [plate_province] in the manifest beside the
+    reader, as f(crops, layouts, ctc [N,T,C], texts) -> texts: when a text starts
+    with a province, that province becomes the one maximising the reader's softmax
+    at its peak step times the net's softmax (as models::PlateReader). None when
+    the manifest has no such table."""
+    spec, s = net_beside(reader_onnx, "plate_province")
+    if not spec:
+        return None
+    provinces = spec["provinces"]
+    classes = [ALPHABET.index(p) + 1 for p in provinces]
+    windows = {"single": tuple(spec["window_single"]), "double": tuple(spec["window_double"])}
+    size = spec["input"][0]
+
+    def refine(crops, layouts, ctc, texts):
+        out = list(texts)
+        first = [first_char_peak(seq) for seq in ctc]
+        todo = [k for k, f in enumerate(first) if f is not None and f[0] in classes]
+        if not todo:
+            return out
+        x = np.stack([pp.to_chw(pp.province_window(crops[k], layouts[k], size, windows)) for k in todo])
+        p_net = _softmax(s.run(["province"], {"image": x})[0])
+        for j, k in enumerate(todo):
+            p_reader = _softmax(ctc[k][first[k][1]])[classes]
+            out[k] = provinces[int((p_reader * p_net[j]).argmax())] + texts[k][1:]
+        return out
+
+    return refine
+
+
 def layout_router(reader_onnx: str):
     """The layout net named by [plate_layout] in the manifest beside the reader, as
     f(x [N,3,H,W]) -> per crop the colour index when routed to the joined pass, else
     None; None when the manifest has no such table (as models::PlateReader::load)."""
-    import tomllib
-    manifest = os.path.join(os.path.dirname(os.path.abspath(reader_onnx)), "manifest.toml")
-    spec = tomllib.load(open(manifest, "rb")).get("plate_layout") if os.path.exists(manifest) else None
+    spec, s = net_beside(reader_onnx, "plate_layout")
     if not spec:
         return None
-    import onnxruntime as ort
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
-    s = ort.InferenceSession(os.path.join(os.path.dirname(manifest), spec["file"]), so, providers=["CPUExecutionProvider"])
     dbl, thr = spec["layouts"].index("double"), spec["double_threshold"]
 
     def route(x):
@@ -185,10 +248,11 @@ def main():
     a = ap.parse_args()
     _, run = ort_runner(a.onnx, 1)
     route = layout_router(a.onnx)
+    province = province_refiner(a.onnx)
     res = {}
     for d in a.real:
         items = load_labels_dir(d)
-        preds = read(run, [it["img"] for it in items], route=route)
+        preds = read(run, [it["img"] for it in items], route=route, province=province)
         sc = score(items, preds)
         print_score(d, sc)
         if a.show_failures:
@@ -197,7 +261,7 @@ def main():
         res[d] = sc
     if a.synthetic:
         items = synthetic_holdout(a.synthetic)
-        preds = read(run, [it["img"] for it in items], route=route)
+        preds = read(run, [it["img"] for it in items], route=route, province=province)
         sc = score(items, preds)
         print_score(f"synthetic hold-out (n={a.synthetic}, seed={HOLDOUT_SEED})", sc)
         res["synthetic"] = sc

@@ -28,9 +28,9 @@ import torch.nn.functional as F
 
 import preprocess as pp
 from augment import augment, augment_real
-from detector_manifest import merge_tables
+from detector_manifest import write_table
 from evaluate import load_labels_dir, synthetic_holdout
-from export import sha256, to_toml
+from export import sha256
 from layout_model import ExportLayoutNet, LayoutNet
 from model import count_macs
 from render import COLORS, LAYOUTS, random_plate
@@ -187,11 +187,7 @@ def export(a):
         "seed": int(st.get("seed", 0)),
         "metrics": metrics,
     }
-    old = open(MANIFEST, encoding="utf-8").read() if os.path.exists(MANIFEST) else ""
-    new = merge_tables(old, HEADER + to_toml({"plate_layout": table}).lstrip("\n"), ("plate_layout",), (HEADER,))
-    with open(MANIFEST + ".tmp", "w", encoding="utf-8") as f:
-        f.write(new)
-    os.replace(MANIFEST + ".tmp", MANIFEST)
+    write_table(MANIFEST, "plate_layout", table, HEADER)
     print(json.dumps(metrics, ensure_ascii=False), flush=True)
     print(f"wrote {a.export} and [plate_layout] in {MANIFEST}", flush=True)
 

@@ -1,8 +1,11 @@
 """Render the Rust test fixtures: models/tests/fixtures/plates/*.png + labels.csv.
 
 Plates come from render.py (clean or lightly augmented crops with a small
-margin); only plates the shipped ONNX reads correctly (text, colour, layout)
-are written, so the Rust tests can assert exact reads.
+margin); only plates the shipped reader reads correctly (text, colour, layout;
+with the layout and province nets its manifest names, as the Rust reader) are
+written, so the Rust tests can assert exact reads. One more, SECOND_LOOK, is a
+plate the reader network alone misreads in its province only and the province
+net puts right: the Rust test of that net reads it both ways.
 
   python make_fixtures.py --onnx ../onnx/plate_reader.onnx --out ../tests/fixtures/plates
 """
@@ -20,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 from augment import augment
-from evaluate import ort_runner, read
+from evaluate import layout_router, ort_runner, province_refiner, read
 from render import random_plate, random_text, render_plate
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -35,6 +38,7 @@ WANTED = [  # (file stem, kind, fixed text or None, light augmentation)
     ("yellow_trailer", "trailer", "蒙K3861挂", False),
     ("black_hk", "hk_macau", "粤Z1A23港", False),
 ]
+SECOND_LOOK = "province_second_look"
 
 
 def clean_crop(plate: np.ndarray, rng: random.Random, width: int) -> np.ndarray:
@@ -63,6 +67,7 @@ def main():
     for f in glob.glob(os.path.join(a.out, "*.png")):
         os.remove(f)
     _, run = ort_runner(a.onnx, 1)
+    route, province = layout_router(a.onnx), province_refiner(a.onnx)
     rng = random.Random(a.seed)
     np.random.seed(a.seed)
     rows = []
@@ -78,7 +83,7 @@ def main():
                 continue
             # check on the decoded PNG, exactly what the Rust test will read
             dec = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
-            texts, colors, layouts = read(run, [dec])
+            texts, colors, layouts = read(run, [dec], route=route, province=province)
             if (texts[0], colors[0], layouts[0]) == (p.text, p.color, p.layout):
                 fn = f"{stem}.png"
                 with open(os.path.join(a.out, fn), "wb") as f:
@@ -88,6 +93,23 @@ def main():
                 break
         else:
             print(f"!! no correctly read sample for {stem} ({kind}) in 40 attempts")
+    if province:
+        for attempt in range(2000):
+            p = render_plate(random_text("blue", rng), "blue", scale=0.5, rng=rng)
+            img = augment(p.image, rng, strength=0.3)
+            if img.shape[1] > 200 or len(png_bytes(img)) >= 20000:
+                continue
+            dec = np.asarray(Image.open(io.BytesIO(png_bytes(img))).convert("RGB"))
+            alone = read(run, [dec])[0][0]
+            full = read(run, [dec], route=route, province=province)
+            if alone[:1] != p.text[:1] and alone[1:] == p.text[1:] and (full[0][0], full[1][0], full[2][0]) == (p.text, p.color, p.layout):
+                with open(os.path.join(a.out, f"{SECOND_LOOK}.png"), "wb") as f:
+                    f.write(png_bytes(img))
+                rows.append((f"{SECOND_LOOK}.png", p.text, p.color, p.layout))
+                print(f"{SECOND_LOOK}.png {p.text} (the reader alone: {alone}; attempt {attempt})")
+                break
+        else:
+            print(f"!! no plate for {SECOND_LOOK} in 2000 attempts")
     with open(os.path.join(a.out, "labels.csv"), "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["file", "plate_text", "color", "layout"])

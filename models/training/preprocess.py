@@ -53,3 +53,24 @@ def row_join(img: np.ndarray, params: dict = DOUBLE_ROW, h: int = INPUT_H, w: in
 def to_chw(img: np.ndarray) -> np.ndarray:
     """uint8 HxWx3 -> float32 3xHxW in 0..1."""
     return np.ascontiguousarray(img.transpose(2, 0, 1), dtype=np.float32) / 255.0
+
+
+# The province classifier's window (fractions of the crop: x0, y0, x1, y1), cut
+# and resized to PROVINCE_SIZE square. Single row: GA 36 puts the province at
+# 15.5-60.5 of 440 mm, so the left 30 % holds it for tight and loose crops alike
+# (and part of the authority letter). Double row: the province is at x 110-190
+# of 440 mm in the top row (y 15-75 of 220 mm).
+PROVINCE_WINDOW = {"single": (0.0, 0.0, 0.30, 1.0), "double": (0.12, 0.0, 0.56, 0.42)}
+PROVINCE_SIZE = 40
+
+
+def province_window(img: np.ndarray, layout: str, size: int = PROVINCE_SIZE, windows: dict = PROVINCE_WINDOW) -> np.ndarray:
+    """uint8 HxWx3 crop -> uint8 size x size x 3 window on its province character
+    (rows and columns rounded as Rust rounds them in f32, at least one of each)."""
+    h, w = img.shape[:2]
+    fx0, fy0, fx1, fy1 = windows[layout]
+    x0 = min(_round_f32(fx0, w), max(w - 1, 0))
+    y0 = min(_round_f32(fy0, h), max(h - 1, 0))
+    x1 = min(max(_round_f32(fx1, w), x0 + 1), w)
+    y1 = min(max(_round_f32(fy1, h), y0 + 1), h)
+    return resize(np.ascontiguousarray(img[y0:y1, x0:x1]), size, size)
