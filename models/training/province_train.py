@@ -18,7 +18,7 @@ with the real-crop augmentation in a fraction of each batch. The rendered set is
 made once into runs/<name>/data.npz (two processes) and reused; training resumes
 from runs/<name>/last.pt.
 
-  python province_train.py --name province --seed 6 --n 200000 --epochs 10 --real-train /work/shared/data/real/plates/train
+  python province_train.py --name province --seed 5 --n 100000 --epochs 8 --real-train /work/shared/data/real/plates/train
   python province_train.py ... --eval /work/shared/data/real/plates/dev   # report each epoch
   python province_train.py --export ../onnx/plate_province.onnx --real /work/shared/data/real/plates/dev
 
@@ -191,10 +191,10 @@ def export(a):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--name", default="province")
-    ap.add_argument("--seed", type=int, default=6)
-    ap.add_argument("--n", type=int, default=200000, help="rendered training windows")
+    ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--n", type=int, default=100000, help="rendered training windows")
     ap.add_argument("--holdout", type=int, default=3000)
-    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--real-train", default=None)
