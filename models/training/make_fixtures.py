@@ -97,14 +97,15 @@ def main():
         for attempt in range(2000):
             p = render_plate(random_text("blue", rng), "blue", scale=0.5, rng=rng)
             img = augment(p.image, rng, strength=0.3)
-            if img.shape[1] > 200 or len(png_bytes(img)) >= 20000:
+            data = png_bytes(img)
+            if img.shape[1] > 200 or len(data) >= 20000:
                 continue
-            dec = np.asarray(Image.open(io.BytesIO(png_bytes(img))).convert("RGB"))
+            dec = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
             alone = read(run, [dec])[0][0]
             full = read(run, [dec], route=route, province=province)
             if alone[:1] != p.text[:1] and alone[1:] == p.text[1:] and (full[0][0], full[1][0], full[2][0]) == (p.text, p.color, p.layout):
                 with open(os.path.join(a.out, f"{SECOND_LOOK}.png"), "wb") as f:
-                    f.write(png_bytes(img))
+                    f.write(data)
                 rows.append((f"{SECOND_LOOK}.png", p.text, p.color, p.layout))
                 print(f"{SECOND_LOOK}.png {p.text} (the reader alone: {alone}; attempt {attempt})")
                 break

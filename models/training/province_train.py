@@ -94,9 +94,8 @@ def make_set(n: int, seed: int, procs: int):
 
 
 def real_set(d: str):
-    """Real crops whose plate starts with a province: (crops, layouts, labels)."""
-    items = [it for it in load_labels_dir(d) if it["text"][:1] and it["text"][0] in PROVINCES]
-    return items
+    """The labelled crops of `d` whose plate starts with a province."""
+    return [it for it in load_labels_dir(d) if it["text"][:1] and it["text"][0] in PROVINCES]
 
 
 def to_tensor(batch: np.ndarray) -> torch.Tensor:
