@@ -8,6 +8,11 @@
 //! double-row one). When the reader's first character is a province, the two
 //! are combined as independent evidence: the province maximising the reader's
 //! softmax at that character's peak step times the net's softmax.
+//!
+//! The net is asked only when the reader is unsure of that character (its peak
+//! probability below `consult_below`): under the product a sure reader is all
+//! but never overruled, and most real crops are read surely, so the second look
+//! costs a fraction of a run per crop on average.
 
 use std::path::Path;
 
@@ -81,6 +86,9 @@ pub struct PlateProvinceSpec {
     pub window_single: Window,
     /// Where the province stands on a double-row crop.
     pub window_double: Window,
+    /// The net is asked when the reader's first character has a peak
+    /// probability below this (1 when the table does not say: always).
+    pub consult_below: f32,
 }
 
 /// The `[plate_province]` table as written (extra keys ignored).
@@ -91,6 +99,7 @@ struct RawSpec {
     provinces: String,
     window_single: Vec<f32>,
     window_double: Vec<f32>,
+    consult_below: Option<f32>,
 }
 
 impl RawSpec {
@@ -114,6 +123,12 @@ impl RawSpec {
                 self.file
             ));
         }
+        let consult_below = self.consult_below.unwrap_or(1.0);
+        if !(0.0..=1.0).contains(&consult_below) {
+            return Err(format!(
+                "{TABLE}.consult_below must lie in [0, 1], got {consult_below}"
+            ));
+        }
         Ok(PlateProvinceSpec {
             file: self.file,
             height,
@@ -121,6 +136,7 @@ impl RawSpec {
             provinces,
             window_single: Window::from_list("window_single", &self.window_single)?,
             window_double: Window::from_list("window_double", &self.window_double)?,
+            consult_below,
         })
     }
 }
@@ -253,6 +269,15 @@ mod tests {
         let spec = PlateProvinceSpec::from_toml(TABLE_TOML).unwrap().unwrap();
         assert_eq!(spec.provinces, ["京", "津", "沪"]);
         assert_eq!(spec.window(PlateLayout::Double).x1, 0.56);
+        assert_eq!(
+            spec.consult_below, 1.0,
+            "without the key the net is always asked"
+        );
+        let gated = format!("{TABLE_TOML}consult_below = 0.99\n");
+        let spec = PlateProvinceSpec::from_toml(&gated).unwrap().unwrap();
+        assert_eq!(spec.consult_below, 0.99);
+        let beyond = format!("{TABLE_TOML}consult_below = 1.5\n");
+        assert!(PlateProvinceSpec::from_toml(&beyond).is_err());
         for (from, to) in [
             ("[0.0, 0.0, 0.3, 1.0]", "[0.3, 0.0, 0.3, 1.0]"),
             ("[0.0, 0.0, 0.3, 1.0]", "[0.0, 0.0, 1.3, 1.0]"),

@@ -668,7 +668,8 @@ impl PlateReader {
     }
 
     /// When a province net is loaded and `first` (the reading's first character,
-    /// from the CTC `logits` `[T, classes]` of `crop`) is a province: the
+    /// from the CTC `logits` `[T, classes]` of `crop`) is a province the reader
+    /// is unsure of (below the spec's `consult_below`): the
     /// province that the reader's softmax at `first`'s peak step and the net's
     /// softmax on the crop's province window agree on best, with the combined
     /// confidence ([`plate_province::combine`]).
@@ -683,7 +684,10 @@ impl PlateReader {
         let Some(province) = &self.province else {
             return Ok(());
         };
-        if !province.classes.contains(&first.class) {
+        // A sure reader would keep its province under the product anyway.
+        if first.confidence >= province.net.spec.consult_below
+            || !province.classes.contains(&first.class)
+        {
             return Ok(());
         }
         let Some(row) = logits.get(first.step * classes..(first.step + 1) * classes) else {

@@ -383,6 +383,19 @@ fn province_net_puts_right_what_the_reader_alone_misreads() {
     let read = reader().read(&f.image).unwrap();
     assert_eq!(read.text, f.text);
     assert!((0.0..=1.0).contains(&read.char_confidences[0]), "{read:?}");
+    // The net was asked because the reader is unsure of that character; told
+    // never to ask (consult_below 0), the reader keeps its own province.
+    let spec = PlateProvinceSpec::from_toml(&manifest).unwrap().unwrap();
+    assert!(alone.char_confidences[0] < spec.consult_below, "{alone:?}");
+    let net = model_path().with_file_name(&spec.file);
+    let never = PlateProvinceSpec {
+        consult_below: 0.0,
+        ..spec
+    };
+    let never = reader_alone()
+        .with_province_net(&std::fs::read(&net).unwrap(), never, &net)
+        .unwrap();
+    assert_eq!(never.read(&f.image).unwrap().text, alone.text);
 }
 
 #[test]

@@ -141,9 +141,10 @@ def net_beside(reader_onnx: str, table: str):
 def province_refiner(reader_onnx: str):
     """The province net named by [plate_province] in the manifest beside the
     reader, as f(crops, layouts, ctc [N,T,C], texts) -> texts: when a text starts
-    with a province, that province becomes the one maximising the reader's softmax
-    at its peak step times the net's softmax (as models::PlateReader). None when
-    the manifest has no such table."""
+    with a province the reader is unsure of (peak softmax below the table's
+    consult_below, 1 when absent), that province becomes the one maximising the
+    reader's softmax at its peak step times the net's softmax (as
+    models::PlateReader). None when the manifest has no such table."""
     spec, s = net_beside(reader_onnx, "plate_province")
     if not spec:
         return None
@@ -151,11 +152,15 @@ def province_refiner(reader_onnx: str):
     classes = [ALPHABET.index(p) + 1 for p in provinces]
     windows = {"single": tuple(spec["window_single"]), "double": tuple(spec["window_double"])}
     size = spec["input"][0]
+    consult_below = spec.get("consult_below", 1.0)
+
+    def unsure(seq, f):
+        return f is not None and f[0] in classes and _softmax(seq[f[1]])[f[0]] < consult_below
 
     def refine(crops, layouts, ctc, texts):
         out = list(texts)
         first = [first_char_peak(seq) for seq in ctc]
-        todo = [k for k, f in enumerate(first) if f is not None and f[0] in classes]
+        todo = [k for k, f in enumerate(first) if unsure(ctc[k], f)]
         if not todo:
             return out
         x = np.stack([pp.to_chw(pp.province_window(crops[k], layouts[k], size, windows)) for k in todo])
