@@ -100,6 +100,26 @@ def glyph_mask(ch: str, font_path: str) -> np.ndarray:
     return a.astype(np.float32) / 255.0
 
 
+# GA 36's "1" is a plain upright bar, about a ninth as wide as it is tall. Every
+# Latin font above gives it a flag and a foot, and a reader that learnt those
+# read real 1s as J or Y, or not at all. Most 1s are drawn as the bar; the
+# rest keep the font's, for plates lettered by hand or in another font.
+PLAIN_ONE = 0.75
+PLAIN_ONE_WIDTH = 0.11
+
+
+@functools.lru_cache(maxsize=1)
+def _plain_one() -> np.ndarray:
+    return np.ones((160, int(round(160 * PLAIN_ONE_WIDTH))), np.float32)
+
+
+def char_mask(ch: str, font_path: str, rng: random.Random) -> np.ndarray:
+    """The ink of `ch` on a plate: the font's glyph, or GA 36's plain bar for 1."""
+    if ch == "1" and rng.random() < PLAIN_ONE:
+        return _plain_one()
+    return glyph_mask(ch, font_path)
+
+
 # ---------------------------------------------------------------- plate texts
 
 def _prov(rng: random.Random, truck: bool) -> str:
@@ -278,7 +298,7 @@ def render_plate(text: str, kind: str, scale: float = 0.5, rng: random.Random | 
     bold = rng.uniform(-0.15, 0.25)
     for i, (ch, (bx, by, bw, bh)) in enumerate(zip(text, boxes)):
         cjk = _is_cjk(ch)
-        g = glyph_mask(ch, cjk_font if cjk else lat_font)
+        g = char_mask(ch, cjk_font if cjk else lat_font, rng)
         gh, gw = g.shape
         th_px = bh * scale * (0.96 if cjk else 1.0)
         tw_px = bw * scale * (0.96 if cjk else 1.0)
