@@ -9,9 +9,10 @@ VENV     := models/training/.venv
 PYTHON   := $(VENV)/bin/python
 EVAL_OUT ?= eval-out
 
-# Debian packages the build, the tests and the demo need.
+# Debian packages the build, the tests and the demo need (the fonts: the plate
+# renderer of `make models`; DejaVu Sans Condensed is in fonts-dejavu-extra).
 APT_PACKAGES := libopencv-dev clang libclang-dev ffmpeg chromium chromium-driver \
-                fonts-wqy-zenhei fonts-noto-cjk fonts-dejavu-core python3-venv curl jq
+                fonts-wqy-zenhei fonts-noto-cjk fonts-dejavu-core fonts-dejavu-extra python3-venv curl jq
 
 .PHONY: help deps build test demo bench eval models
 
