@@ -154,20 +154,24 @@ def province_refiner(reader_onnx: str):
     size = spec["input"][0]
     consult_below = spec.get("consult_below", 1.0)
 
-    def unsure(seq, f):
-        return f is not None and f[0] in classes and _softmax(seq[f[1]])[f[0]] < consult_below
+    def unsure(seq):
+        """The reader's softmax over the provinces at its first character's peak
+        step, when that character is a province read below consult_below; else None."""
+        f = first_char_peak(seq)
+        if f is None or f[0] not in classes:
+            return None
+        p = _softmax(seq[f[1]])
+        return p[classes] if p[f[0]] < consult_below else None
 
     def refine(crops, layouts, ctc, texts):
         out = list(texts)
-        first = [first_char_peak(seq) for seq in ctc]
-        todo = [k for k, f in enumerate(first) if unsure(ctc[k], f)]
+        todo = [(k, p) for k, p in ((k, unsure(seq)) for k, seq in enumerate(ctc)) if p is not None]
         if not todo:
             return out
-        x = np.stack([pp.to_chw(pp.province_window(crops[k], layouts[k], size, windows)) for k in todo])
+        x = np.stack([pp.to_chw(pp.province_window(crops[k], layouts[k], size, windows)) for k, _ in todo])
         p_net = _softmax(s.run(["province"], {"image": x})[0])
-        for j, k in enumerate(todo):
-            p_reader = _softmax(ctc[k][first[k][1]])[classes]
-            out[k] = provinces[int((p_reader * p_net[j]).argmax())] + texts[k][1:]
+        for (k, p_reader), p in zip(todo, p_net):
+            out[k] = provinces[int((p_reader * p).argmax())] + texts[k][1:]
         return out
 
     return refine
