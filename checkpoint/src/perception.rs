@@ -7,12 +7,12 @@
 //!
 //! Every plate box is read once. One [`Detection`] per vehicle box: its plate is
 //! the plate nearest the box among those whose centre lies in its reach,
-//! preferring a reading the reader confirms as a whole plate
-//! ([`models::PlateRead::is_whole_plate`]) — the lettering on a cab's signboard
+//! preferring a reading the reader confirms as a plate
+//! ([`models::PlateRead::confirms_plate`]) — the lettering on a cab's signboard
 //! can outscore the plate below it. Its load is the load box that lies most
 //! inside it (the contract's "the one that overlaps the vehicle whose plate was
 //! read"). A plate outside every vehicle box (vehicle cut by the frame edge) still
-//! makes a detection, anchored on the plate, when its reading is a whole plate:
+//! makes a detection, anchored on the plate, when its reading confirms a plate:
 //! on its own, a box read as two or three characters is lettering or a lamp, and
 //! would start a passage of no vehicle. A vehicle without a load box gets no cargo
 //! read: an unknown cover state, never a guess.
@@ -77,7 +77,7 @@ impl ModelPerception {
         })
     }
 
-    /// The plate's reading, and whether it is a whole plate; `None` when the
+    /// The plate's reading, and whether it confirms a plate; `None` when the
     /// reader saw no characters.
     fn read_plate(
         &self,
@@ -94,7 +94,7 @@ impl ModelPerception {
         if read.text.is_empty() {
             return None;
         }
-        let whole = read.is_whole_plate();
+        let whole = read.confirms_plate();
         let obs = PlateObservation {
             text: read.text,
             char_confidences: read.char_confidences,
@@ -187,8 +187,9 @@ impl Perception for ModelPerception {
 
 /// Which of the frame's plates (by descending score) is the vehicle's:
 /// `reading(k)` is `None` for a plate already taken or read as nothing, else
-/// whether its reading is a whole plate. Among the plates whose centre lies in the
-/// vehicle's reach, a whole reading first, then the nearest, then the best scored.
+/// whether its reading confirms a plate. Among the plates whose centre lies in the
+/// vehicle's reach, a confirmed reading first, then the nearest, then the best
+/// scored.
 fn plate_of(
     vehicle: &models::BBox,
     plates: &[models::PlateBox],

@@ -48,7 +48,9 @@ pub use plate_detector::{
 };
 pub use plate_layout::PlateLayoutSpec;
 pub use plate_province::PlateProvinceSpec;
-pub use plate_reader::{PlateRead, PlateReader, MIN_WHOLE_PLATE_CHARS};
+pub use plate_reader::{
+    PlateRead, PlateReader, MIN_CONFIRMING_CHAR_CONFIDENCE, MIN_WHOLE_PLATE_CHARS,
+};
 pub use preprocess::{Crop, CropRef};
 
 use std::path::PathBuf;

@@ -211,8 +211,9 @@ class Pipeline:
         M = cv2.getPerspectiveTransform(q, dst)
         crop = cv2.warpPerspective(img, M, (W, H), flags=cv2.INTER_AREA if w > 200 else cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         run = lambda x: self.reader.run(["ctc", "color", "layout"], {"image": x.astype(np.float32)})
-        texts, colors, layouts = evaluate.read(run, [crop], route=self.route, province=self.province)
-        return texts[0], colors[0], layouts[0]
+        texts, colors, layouts, confs = evaluate.read(run, [crop], route=self.route, province=self.province,
+                                                      with_confidences=True)
+        return texts[0], colors[0], layouts[0], confs[0]
 
     def classify(self, img, box):
         if self.cargo is None:
@@ -285,6 +286,17 @@ def draw(img, plates, veh, loads, path, gts=()):
 # A reading of at least this many characters confirms a box as a plate, as
 # models::MIN_WHOLE_PLATE_CHARS (GA 36 plates have 7 or 8; one may be lost).
 MIN_WHOLE_PLATE_CHARS = 6
+# models::MIN_CONFIRMING_CHAR_CONFIDENCE: every character after the province must be
+# read at least this surely (badges and overlays read as six or more guesses).
+MIN_CONFIRMING_CHAR_CONFIDENCE = 0.4
+
+
+def confirms_plate(read) -> bool:
+    """models::PlateRead::confirms_plate on a read_plate() result (or None)."""
+    if not read:
+        return False
+    text, confs = read[0], read[3]
+    return len(text) >= MIN_WHOLE_PLATE_CHARS and all(c >= MIN_CONFIRMING_CHAR_CONFIDENCE for c in confs[1:])
 
 
 def eval_frames(pipe, d, verbose=True, vis=""):
@@ -305,7 +317,7 @@ def eval_frames(pipe, d, verbose=True, vis=""):
         sweep[thr] = {"recall": tp / max(1, ngt), "precision": tp / max(1, npred), "tp": tp, "pred": npred, "gt": ngt}
     # detail at the pipeline threshold
     tp = npred = ngt = exact = 0
-    ctp = nconf = 0  # boxes the reader confirms (models::MIN_WHOLE_PLATE_CHARS)
+    ctp = nconf = 0  # boxes the reader confirms (models::PlateRead::confirms_plate)
     details = []
     per_color = {}
     cerr = []
@@ -315,8 +327,8 @@ def eval_frames(pipe, d, verbose=True, vis=""):
         pairs, fps, miss = match(preds, gts)
         tp += len(pairs); npred += len(preds); ngt += len(gts)
         if pipe.reader is not None:
-            whole = [p for p in preds if len((pipe.read_plate(img, p) or ("",))[0]) >= MIN_WHOLE_PLATE_CHARS]
-            ctp += len(match(whole, gts)[0]); nconf += len(whole)
+            confirmed = [p for p in preds if confirms_plate(pipe.read_plate(img, p))]
+            ctp += len(match(confirmed, gts)[0]); nconf += len(confirmed)
         if vis:
             draw(img, preds, [], [], os.path.join(vis, os.path.splitext(f)[0] + ".png"), gts)
         for p, g in pairs:
@@ -345,7 +357,8 @@ def eval_frames(pipe, d, verbose=True, vis=""):
         print(f"frames/dev: {len(rows)} frames, {ngt} plates; thr {pipe.plate_thr}: recall {res['recall']:.3f} precision {res['precision']:.3f} "
               f"(tp {tp}, pred {npred}); end-to-end exact {exact}/{readable}; corner error {res['corner_err_rel_width']} of the plate width on {len(cerr)} plates")
         if pipe.reader is not None:
-            print(f"  boxes the reader confirms (>= {MIN_WHOLE_PLATE_CHARS} characters): recall {res['confirmed_recall']:.3f} "
+            print(f"  boxes the reader confirms (>= {MIN_WHOLE_PLATE_CHARS} characters, each after the first "
+                  f">= {MIN_CONFIRMING_CHAR_CONFIDENCE}): recall {res['confirmed_recall']:.3f} "
                   f"precision {res['confirmed_precision']:.3f} (tp {ctp}, confirmed {nconf})")
         for k, v in sweep.items():
             print(f"  sweep thr {k}: recall {v['recall']:.3f} precision {v['precision']:.3f} (pred {v['pred']})")

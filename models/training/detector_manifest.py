@@ -151,7 +151,7 @@ def det_table(ev, ex, thr, rthr, nms_iou, rnms, seed, trained_on):
                   "real_frames_dev_recall": r3(fd["recall"]), "real_frames_dev_precision": r3(fd["precision"]),
                   "real_frames_dev_end_to_end_exact": r3(fd["end_to_end_exact"]), "real_frames_dev_n_readable": fd["n_readable"],
                   "real_frames_dev_corner_err_rel_width": r3(fd.get("corner_err_rel_width"))})
-        if "confirmed_precision" in fd:  # boxes the reader confirms (>= 6 characters read)
+        if "confirmed_precision" in fd:  # boxes the reader confirms (detector_eval.confirms_plate)
             m.update({"real_frames_dev_confirmed_recall": r3(fd["confirmed_recall"]),
                       "real_frames_dev_confirmed_precision": r3(fd["confirmed_precision"])})
     cp = ev.get("checkpoint")

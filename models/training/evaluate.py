@@ -72,11 +72,30 @@ def ctc_greedy(logits: np.ndarray) -> list[str]:
     return out
 
 
-def read(run, imgs, params=pp.DOUBLE_ROW, bs: int = 64, route=None, province=None):
+def char_confidences(seq: np.ndarray) -> list[float]:
+    """Each character greedy decoding reads from one item's CTC logits [T, C]:
+    the peak softmax probability of its class over its run of steps, as
+    models::PlateRead::char_confidences."""
+    am = seq.argmax(-1)
+    p = _softmax(seq).max(-1)
+    out, t = [], 0
+    while t < len(am):
+        t1 = t
+        while t1 + 1 < len(am) and am[t1 + 1] == am[t]:
+            t1 += 1
+        if am[t] != 0:
+            out.append(float(p[t: t1 + 1].max()))
+        t = t1 + 1
+    return out
+
+
+def read(run, imgs, params=pp.DOUBLE_ROW, bs: int = 64, route=None, province=None, with_confidences=False):
     """run: f(float32 [N,3,H,W]) -> (ctc, color, layout) numpy; route: the layout
     net from layout_router() or None; province: the province net from
-    province_refiner() or None. Returns texts, colours, layouts."""
-    texts, colors, layouts = [], [], []
+    province_refiner() or None. Returns texts, colours, layouts, and with
+    with_confidences each reading's char_confidences (those of the reader's CTC,
+    before the province net) as a fourth list."""
+    texts, colors, layouts, confidences = [], [], [], []
     for i in range(0, len(imgs), bs):
         chunk = imgs[i: i + bs]
         x = np.stack([pp.to_chw(pp.plain(im)) for im in chunk])
@@ -93,11 +112,15 @@ def read(run, imgs, params=pp.DOUBLE_ROW, bs: int = 64, route=None, province=Non
             ctc = ctc.copy()
             ctc[dbl] = run(x2)[0]
         t = ctc_greedy(ctc)
+        if with_confidences:
+            confidences += [char_confidences(seq) for seq in ctc]
         if province:
             t = province(chunk, [LAYOUTS[k] for k in lay_i], ctc, t)
         texts += t
         colors += [COLORS[k] for k in col_i]
         layouts += [LAYOUTS[k] for k in lay_i]
+    if with_confidences:
+        return texts, colors, layouts, confidences
     return texts, colors, layouts
 
 

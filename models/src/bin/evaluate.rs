@@ -34,7 +34,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use models::{PlateColor, PlateLayout, PlateReader};
+use models::{PlateColor, PlateLayout, PlateRead, PlateReader};
 use serde::{Deserialize, Serialize};
 
 #[path = "evaluate/frames.rs"]
@@ -93,6 +93,16 @@ struct Models {
 }
 
 const DEFAULT_MODEL: &str = "models/onnx/plate_reader.onnx";
+
+/// A reading's character confidences as a CSV cell: space-separated, two decimals.
+fn char_confidences(read: &PlateRead) -> String {
+    let each: Vec<String> = read
+        .char_confidences
+        .iter()
+        .map(|c| format!("{c:.2}"))
+        .collect();
+    each.join(" ")
+}
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
@@ -164,6 +174,8 @@ struct Row<'a> {
     layout_truth: String,
     layout_pred: String,
     confidence: Option<f32>,
+    /// Each character's confidence, space-separated, in reading order.
+    char_confidences: String,
     ms: Option<f64>,
     source: &'a str,
     error: String,
@@ -311,6 +323,7 @@ fn plates(dir: &Path, out: &Path, model: &Path) -> Result<Summary> {
             layout_truth: layout_truth.map(|l| l.to_string()).unwrap_or_default(),
             layout_pred: String::new(),
             confidence: None,
+            char_confidences: String::new(),
             ms: None,
             source: &label.source_repo,
             error: String::new(),
@@ -333,6 +346,7 @@ fn plates(dir: &Path, out: &Path, model: &Path) -> Result<Summary> {
                         row.color_pred = read.color.to_string();
                         row.layout_pred = read.layout.to_string();
                         row.confidence = Some(read.confidence);
+                        row.char_confidences = char_confidences(&read);
                         row.predicted = read.text;
                     }
                 }

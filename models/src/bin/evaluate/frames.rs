@@ -10,8 +10,10 @@
 //! descending score, as `training/detector_eval.py`), and end-to-end exact text
 //! (detector → rectify → reader) over the labelled plates that have a text.
 //! Beside the detector's own figures, the `confirmed_*` ones count only the boxes
-//! the reader confirms as plates (a reading of at least
-//! [`models::MIN_WHOLE_PLATE_CHARS`] characters), matched anew among themselves,
+//! the reader confirms as plates ([`models::PlateRead::confirms_plate`]: at least
+//! [`models::MIN_WHOLE_PLATE_CHARS`] characters, each after the province read
+//! with at least [`models::MIN_CONFIRMING_CHAR_CONFIDENCE`]), matched anew among
+//! themselves,
 //! and the `reported_*` ones only the boxes whose reading is a GA 36 plate
 //! (`hub::api::PlateText`): the checkpoint drops every other reading, so these
 //! are the plates a checkpoint would report. The CSV has a row per labelled
@@ -38,7 +40,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use models::{
     rectify_plate, BBox, CargoClassifier, Cover, PlateBox, PlateDetector, PlateRead, PlateReader,
-    MIN_WHOLE_PLATE_CHARS,
+    MIN_CONFIRMING_CHAR_CONFIDENCE, MIN_WHOLE_PLATE_CHARS,
 };
 use serde::{Deserialize, Serialize};
 
@@ -146,11 +148,13 @@ struct FrameRow<'a> {
     read: String,
     /// The reading is a GA 36 plate (what a checkpoint would report).
     valid: bool,
-    /// The reading is long enough to be a whole plate: the reader confirms the box.
-    whole: bool,
+    /// The reader confirms the box as a plate ([`PlateRead::confirms_plate`]).
+    confirmed: bool,
     exact: bool,
     /// The reader's confidence (its weakest character).
     read_confidence: Option<f32>,
+    /// Each character's confidence, space-separated, in reading order.
+    char_confidences: String,
     iou: Option<f32>,
     score: Option<f32>,
     x1: Option<f32>,
@@ -247,8 +251,9 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
             read: String::new(),
             valid: false,
             exact: false,
-            whole: false,
+            confirmed: false,
             read_confidence: None,
+            char_confidences: String::new(),
             iou: None,
             score: None,
             x1: None,
@@ -303,29 +308,30 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
         tp += pairs.len();
         // The boxes the reader confirms, matched on their own: a confirmed box
         // may take a plate that an unconfirmed, higher-scored one took above.
-        let whole: Vec<bool> = reads
+        let confirmed_by_read: Vec<bool> = reads
             .iter()
-            .map(|r| r.as_ref().is_some_and(PlateRead::is_whole_plate))
+            .map(|r| r.as_ref().is_some_and(PlateRead::confirms_plate))
             .collect();
-        let whole_boxes: Vec<PlateBox> = dets
+        let confirmed_boxes: Vec<PlateBox> = dets
             .plates
             .iter()
-            .zip(&whole)
-            .filter(|(_, whole)| **whole)
+            .zip(&confirmed_by_read)
+            .filter(|(_, confirmed)| **confirmed)
             .map(|(p, _)| p.clone())
             .collect();
-        confirmed += whole_boxes.len();
-        confirmed_tp += match_boxes(&whole_boxes, &truths, 0.5).len();
+        confirmed += confirmed_boxes.len();
+        confirmed_tp += match_boxes(&confirmed_boxes, &truths, 0.5).len();
         let row = |p: usize, outcome, truth, exact, iou| {
             let plate = &dets.plates[p];
             let read = reads[p].as_ref();
             let text = read.map(|r| r.text.clone()).unwrap_or_default();
             FrameRow {
                 valid: is_plate(&text),
-                whole: whole[p],
+                confirmed: confirmed_by_read[p],
                 read: text,
                 exact,
                 read_confidence: read.map(|r| r.confidence),
+                char_confidences: read.map(crate::char_confidences).unwrap_or_default(),
                 iou,
                 score: Some(plate.score),
                 x1: Some(plate.bbox.x1),
@@ -388,7 +394,7 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
         s.n_frames, s.n_plates, s.recall, s.precision
     );
     println!(
-        "frames, boxes the reader confirms (at least {MIN_WHOLE_PLATE_CHARS} characters): recall {:.3}, precision {:.3} (tp {confirmed_tp}, confirmed {confirmed})",
+        "frames, boxes the reader confirms (at least {MIN_WHOLE_PLATE_CHARS} characters, each after the first at {MIN_CONFIRMING_CHAR_CONFIDENCE} or more): recall {:.3}, precision {:.3} (tp {confirmed_tp}, confirmed {confirmed})",
         s.confirmed_recall, s.confirmed_precision
     );
     println!(
