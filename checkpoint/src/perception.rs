@@ -21,7 +21,7 @@ use std::path::Path;
 
 use hub::api::{CargoRead, Cover, Material, PlateColor, PlateLayout};
 use image::RgbImage;
-use models::{rectify_plate, CargoClassifier, Detections, PlateDetector, PlateReader};
+use models::{CargoClassifier, Detections, PlateDetector, PlateReader};
 
 use crate::pipeline::{Perception, PerceptionError};
 use crate::track::{BBox, CargoObservation, Detection, PlateObservation};
@@ -84,7 +84,7 @@ impl ModelPerception {
         frame: &RgbImage,
         plate: &models::PlateBox,
     ) -> Option<(PlateObservation, bool)> {
-        let read = match self.reader.read(&rectify_plate(frame, plate)) {
+        let read = match self.reader.read(&self.detector.rectify(frame, plate)) {
             Ok(read) => read,
             Err(e) => {
                 tracing::debug!(error = %e, "plate crop unreadable");

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use image::imageops::FilterType;
-use models::{rectify_plate, CargoClassifier, PlateDetector, PlateReader};
+use models::{CargoClassifier, PlateDetector, PlateReader};
 
 fn models_dir() -> PathBuf {
     std::env::var_os("KADIAN_MODELS_DIR")
@@ -48,7 +48,7 @@ fn bench(c: &mut Criterion) {
     let perceive = || {
         let dets = detector.detect(&frame).expect("detect");
         for p in &dets.plates {
-            reader.read(&rectify_plate(&frame, p)).expect("read");
+            reader.read(&detector.rectify(&frame, p)).expect("read");
         }
         if let Some(load) = dets.loads.first() {
             classifier
@@ -68,7 +68,7 @@ fn bench(c: &mut Criterion) {
         det_ms += t.elapsed().as_secs_f64() * 1e3;
         let t = Instant::now();
         for p in &dets.plates {
-            reader.read(&rectify_plate(&frame, p)).expect("read");
+            reader.read(&detector.rectify(&frame, p)).expect("read");
         }
         if let Some(load) = dets.loads.first() {
             classifier

@@ -44,7 +44,7 @@ pub use cargo_classifier::{CargoClassifier, CargoClassifierSpec, CargoRead, Cove
 pub use manifest::{DoubleRow, ManifestError, PlateColor, PlateLayout, PlateReaderSpec};
 pub use plate_detector::{
     rectify_plate, BBox, Detections, PlateBox, PlateDetector, PlateDetectorSpec, Point, Region,
-    Tiling,
+    Tiling, DEFAULT_READER_CROP_MARGIN,
 };
 pub use plate_layout::PlateLayoutSpec;
 pub use plate_province::PlateProvinceSpec;

@@ -20,8 +20,9 @@
 //! last NMS. A plate 400 px wide on a 4000 px portrait phone photo is 40 input
 //! pixels in the full-frame pass and easy to miss; in a tile it is twice that.
 //!
-//! [`rectify_plate`] then cuts a plate out of the full-resolution frame for the
-//! reader: a perspective warp of the corner quad, with the contract's margins.
+//! [`PlateDetector::rectify`] then cuts a plate out of the full-resolution frame
+//! for the reader: a perspective warp of the corner quad, with the manifest's
+//! margins (`reader_crop_margin`).
 
 use std::path::{Path, PathBuf};
 
@@ -210,7 +211,15 @@ pub struct PlateDetectorSpec {
     pub region_nms_iou: f32,
     /// The tiled second look at large frames; `None`: one pass per frame.
     pub tiling: Option<Tiling>,
+    /// Margins [left/right, top/bottom] that [`PlateDetector::rectify`] adds
+    /// around a plate's corner quad, as fractions of its width and height
+    /// (`reader_crop_margin`): the crop tightness the reader was measured with.
+    pub reader_crop_margin: [f32; 2],
 }
+
+/// `reader_crop_margin` of a manifest that does not name it: the contract's
+/// 4 % of the plate's width and 8 % of its height.
+pub const DEFAULT_READER_CROP_MARGIN: [f32; 2] = [0.04, 0.08];
 
 /// The tiled second look at a frame (`[plate_detector.tiling]`).
 ///
@@ -299,6 +308,8 @@ struct RawSpec {
     region_nms_iou: f32,
     #[serde(default)]
     tiling: Option<Tiling>,
+    #[serde(default)]
+    reader_crop_margin: Option<[f32; 2]>,
 }
 
 /// Reads a table of a manifest on disk (shared by the detector and the classifier).
@@ -446,6 +457,14 @@ impl RawSpec {
                 ));
             }
         }
+        let reader_crop_margin = self
+            .reader_crop_margin
+            .unwrap_or(DEFAULT_READER_CROP_MARGIN);
+        if !reader_crop_margin.iter().all(|m| (0.0..=0.5).contains(m)) {
+            return Err(format!(
+                "plate_detector.reader_crop_margin must be two fractions in [0, 0.5], got {reader_crop_margin:?}"
+            ));
+        }
         Ok(PlateDetectorSpec {
             height,
             width,
@@ -457,6 +476,7 @@ impl RawSpec {
             region_score_threshold: self.region_score_threshold,
             region_nms_iou: self.region_nms_iou,
             tiling: self.tiling,
+            reader_crop_margin,
         })
     }
 }
@@ -789,6 +809,12 @@ impl PlateDetector {
         &self.spec
     }
 
+    /// The plate cut out of the full-resolution `frame` for the reader, with the
+    /// manifest's `reader_crop_margin` ([`rectify_plate`]).
+    pub fn rectify(&self, frame: &RgbImage, plate: &PlateBox) -> RgbImage {
+        rectify_plate(frame, plate, self.spec.reader_crop_margin)
+    }
+
     /// Replaces the manifest's tiling: `None` gives one pass per frame (a camera
     /// whose plates are large enough in the letterbox), `Some` a second look.
     pub fn set_tiling(&mut self, tiling: Option<Tiling>) {
@@ -1011,13 +1037,14 @@ fn sample_bilinear(img: &RgbImage, x: f64, y: f64) -> Rgb<u8> {
 
 /// The plate cut out of the full-resolution `frame` for the reader: the corner
 /// quad TL, TR, BR, BL warped onto a rectangle of width `max(|TR-TL|, |BR-BL|)`
-/// and height `max(|BL-TL|, |BR-TR|)`, plus 4 % of the width left and right and
-/// 8 % of the height above and below (the contract's margins). Pixels outside
+/// and height `max(|BL-TL|, |BR-TR|)`, plus `margin[0]` of the width left and
+/// right and `margin[1]` of the height above and below (the manifest's
+/// `reader_crop_margin`; [`PlateDetector::rectify`] passes it). Pixels outside
 /// the frame repeat its edge.
 ///
 /// Corners that make no quad (collinear, repeated, non-finite) fall back to the
 /// axis-aligned box. Never fails: an empty frame gives a 1 x 1 black crop.
-pub fn rectify_plate(frame: &RgbImage, plate: &PlateBox) -> RgbImage {
+pub fn rectify_plate(frame: &RgbImage, plate: &PlateBox, margin: [f32; 2]) -> RgbImage {
     let (fw, fh) = frame.dimensions();
     if fw == 0 || fh == 0 {
         return RgbImage::new(1, 1);
@@ -1026,7 +1053,7 @@ pub fn rectify_plate(frame: &RgbImage, plate: &PlateBox) -> RgbImage {
     let dist = |a: (f64, f64), b: (f64, f64)| ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt();
     let w = dist(q[0], q[1]).max(dist(q[3], q[2]));
     let h = dist(q[0], q[3]).max(dist(q[1], q[2]));
-    let (mx, my) = (0.04 * w, 0.08 * h);
+    let (mx, my) = (f64::from(margin[0]) * w, f64::from(margin[1]) * h);
     let dst = [(mx, my), (mx + w, my), (mx + w, my + h), (mx, my + h)];
     // Output pixel → frame point.
     let warp = (w.is_finite() && h.is_finite() && w >= 1.0 && h >= 1.0)
@@ -1263,7 +1290,7 @@ mod tests {
             double_row: false,
             score: 1.0,
         };
-        let crop = rectify_plate(&frame, &plate);
+        let crop = rectify_plate(&frame, &plate, DEFAULT_READER_CROP_MARGIN);
         let w = (100f32.powi(2) + 10f32.powi(2)).sqrt();
         assert_eq!(crop.width(), (w * 1.08).round() as u32);
         assert_eq!(crop.height(), (30.0f32 * 1.16).round() as u32);
@@ -1278,11 +1305,11 @@ mod tests {
             corners: [Point { x: 5.0, y: 5.0 }; 4],
             ..plate.clone()
         };
-        assert_eq!(rectify_plate(&frame, &flat).dimensions(), (100, 40));
-        assert_eq!(
-            rectify_plate(&RgbImage::new(0, 0), &plate).dimensions(),
-            (1, 1)
-        );
+        let rectify = |frame: &RgbImage, plate: &PlateBox| {
+            rectify_plate(frame, plate, DEFAULT_READER_CROP_MARGIN)
+        };
+        assert_eq!(rectify(&frame, &flat).dimensions(), (100, 40));
+        assert_eq!(rectify(&RgbImage::new(0, 0), &plate).dimensions(), (1, 1));
         let wild = PlateBox {
             corners: [Point {
                 x: f32::NAN,
@@ -1290,7 +1317,27 @@ mod tests {
             }; 4],
             ..plate
         };
-        assert_eq!(rectify_plate(&frame, &wild).dimensions(), (100, 40));
+        assert_eq!(rectify(&frame, &wild).dimensions(), (100, 40));
+    }
+
+    #[test]
+    fn the_crop_margin_widens_the_rectified_plate() {
+        let frame = RgbImage::from_pixel(200, 100, Rgb([90, 90, 90]));
+        let plate = PlateBox {
+            bbox: bx(50.0, 30.0, 150.0, 60.0),
+            corners: [(50.0, 30.0), (150.0, 30.0), (150.0, 60.0), (50.0, 60.0)]
+                .map(|(x, y)| Point { x, y }),
+            double_row: false,
+            score: 1.0,
+        };
+        assert_eq!(
+            rectify_plate(&frame, &plate, [0.0, 0.0]).dimensions(),
+            (100, 30)
+        );
+        assert_eq!(
+            rectify_plate(&frame, &plate, [0.1, 0.2]).dimensions(),
+            (120, 42)
+        );
     }
 
     #[test]
@@ -1336,6 +1383,16 @@ mod tests {
         let bad = toml.replace("region_stride = 16", "region_stride = 7");
         assert!(PlateDetectorSpec::from_toml(&bad).is_err());
         assert_eq!(spec.tiling, None, "no table, no second look");
+        assert_eq!(spec.reader_crop_margin, DEFAULT_READER_CROP_MARGIN);
+        let margin = toml.replace(
+            "nms_iou = 0.45",
+            "nms_iou = 0.45\nreader_crop_margin = [0.1, 0.15]",
+        );
+        let spec = PlateDetectorSpec::from_toml(&margin).unwrap();
+        assert_eq!(spec.reader_crop_margin, [0.1, 0.15]);
+        let bad = margin.replace("[0.1, 0.15]", "[0.1, -0.2]");
+        let e = PlateDetectorSpec::from_toml(&bad).unwrap_err().to_string();
+        assert!(e.contains("reader_crop_margin"), "{e}");
 
         let tiled = toml.replace(
             "[plate_detector.metrics]",

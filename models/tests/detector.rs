@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use image::{DynamicImage, GrayImage, RgbImage, RgbaImage};
-use models::{rectify_plate, BBox, CargoClassifier, Cover, Error, PlateDetector, PlateReader};
+use models::{BBox, CargoClassifier, Cover, Error, PlateDetector, PlateReader};
 
 fn models_dir() -> PathBuf {
     std::env::var_os("KADIAN_MODELS_DIR")
@@ -130,7 +130,7 @@ fn synthetic_scenes_give_the_expected_plates_and_cover() {
         }
         // Every plate found rectifies to a crop of plate proportions.
         for p in &dets.plates {
-            let crop = rectify_plate(&frame, p);
+            let crop = detector.rectify(&frame, p);
             assert!(crop.width() >= 8 && crop.height() >= 4);
         }
         let want = labels
@@ -279,7 +279,7 @@ fn detector_reader_and_classifier_chain_on_a_scene() {
     let frame = image::open(dir.join("scene_1.jpg")).unwrap().to_rgb8();
     let dets = detector.detect(&frame).unwrap();
     for p in &dets.plates {
-        let read = reader.read(&rectify_plate(&frame, p)).unwrap();
+        let read = reader.read(&detector.rectify(&frame, p)).unwrap();
         eprintln!(
             "plate {:?} score {:.2} -> {:?} ({:.2})",
             p.bbox, p.score, read.text, read.confidence

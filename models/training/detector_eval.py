@@ -41,6 +41,9 @@ SYN_SEED = 424242
 # "Tiled second look"): tiles at GAIN x the full-frame scale.
 TILING = {"gain": 2.0, "overlap": 0.2, "score_threshold": 0.5, "max_tiles": 12, "max_plate_width": 160.0}
 TILE_EDGE = 0.02
+# The reader's crop: margins around the plate's corner quad, fractions of its width
+# and of its height ([plate_detector] reader_crop_margin; models::PlateDetector::rectify).
+READER_CROP_MARGIN = (0.04, 0.08)
 
 
 def session(path):
@@ -205,7 +208,7 @@ class Pipeline:
         q = np.float32(d["corners"])
         w = max(np.linalg.norm(q[1] - q[0]), np.linalg.norm(q[2] - q[3]))
         h = max(np.linalg.norm(q[3] - q[0]), np.linalg.norm(q[2] - q[1]))
-        mx, my = 0.04 * w, 0.08 * h  # the contract's margins (reader_crop_margin), as models::rectify_plate
+        mx, my = READER_CROP_MARGIN[0] * w, READER_CROP_MARGIN[1] * h
         W, H = max(8, int(round(w + 2 * mx))), max(4, int(round(h + 2 * my)))
         dst = np.float32([[mx, my], [mx + w, my], [mx + w, my + h], [mx, my + h]])
         M = cv2.getPerspectiveTransform(q, dst)

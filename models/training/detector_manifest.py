@@ -134,7 +134,7 @@ def det_table(ev, ex, thr, rthr, nms_iou, rnms, seed, trained_on):
         "decode": "cell (row j, col i), stride S: score = sigmoid(obj); keep cells whose obj logit is >= each of its 8 neighbours and score >= threshold; cx = (i + 0.5 + dx) * S, cy = (j + 0.5 + dy) * S, w = exp(log_w) * S, h = exp(log_h) * S; corner k = ((i + 0.5 + c_kx) * S, (j + 0.5 + c_ky) * S); double row when sigmoid(double) >= 0.5; then greedy NMS per class",
         "corner_order": ["TL", "TR", "BR", "BL"],
         "reader_crop": "perspective-rectify the corner quad to max edge width x max edge height, plus margins (fraction of that width, of that height) on each side, border replicated; then the plate reader contract",
-        "reader_crop_margin": [0.04, 0.08],
+        "reader_crop_margin": list(detector_eval.READER_CROP_MARGIN),
         "plate_layouts": ["single", "double"],
         "score_threshold": thr,
         "nms_iou": nms_iou,

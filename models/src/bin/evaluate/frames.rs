@@ -39,7 +39,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use models::{
-    rectify_plate, BBox, CargoClassifier, Cover, PlateBox, PlateDetector, PlateRead, PlateReader,
+    BBox, CargoClassifier, Cover, PlateBox, PlateDetector, PlateRead, PlateReader,
     MIN_CONFIRMING_CHAR_CONFIDENCE, MIN_WHOLE_PLATE_CHARS,
 };
 use serde::{Deserialize, Serialize};
@@ -301,7 +301,7 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
         let reads: Vec<Option<PlateRead>> = dets
             .plates
             .iter()
-            .map(|p| reader.read(&rectify_plate(&frame, p)).ok())
+            .map(|p| reader.read(&detector.rectify(&frame, p)).ok())
             .collect();
         let truths: Vec<BBox> = plated.iter().map(|(_, b)| *b).collect();
         let pairs = match_boxes(&dets.plates, &truths, 0.5);
@@ -467,7 +467,7 @@ fn perceive(
     let texts: Vec<String> = dets
         .plates
         .iter()
-        .map(|p| reader.read(&rectify_plate(frame, p)).map(|r| r.text))
+        .map(|p| reader.read(&detector.rectify(frame, p)).map(|r| r.text))
         .collect::<Result<_, _>>()?;
     // The contract's choice without a plate-to-vehicle link: the best load box.
     let load = dets.loads.first().copied();
