@@ -8,8 +8,10 @@
 //! pathological sizes first, and building the row-joined image of a double-row
 //! plate for its second pass); the network runs once per pass in a plan that was
 //! loaded, pinned and optimised at start-up; `ctc` greedy-decodes the sequence
-//! logits into characters with a confidence each; and `plate_reader` ties these
-//! together into a [`PlateRead`]: text, colour, layout and confidences.
+//! logits into characters with a confidence each; `plate_province` looks again at
+//! an unsure province and `plate_grammar` puts right a reading one character from
+//! a GA 36 plate; and `plate_reader` ties these together into a [`PlateRead`]:
+//! text, colour, layout and confidences.
 //!
 //! ```no_run
 //! use models::PlateReader;
@@ -29,6 +31,8 @@ pub mod ctc;
 pub mod manifest;
 /// `PlateDetector`: frame → letterbox → run → decode → NMS → plates, vehicles, loads.
 pub mod plate_detector;
+/// GA 36 as a last word: a reading one character from a plate number becomes it.
+pub mod plate_grammar;
 /// The layout net: single or double row before the reader's first pass.
 pub mod plate_layout;
 /// The province net: a second look at a reading's first character.

@@ -10,7 +10,9 @@
 //! a plate that net is sure is double-row skips the first pass: it is read in
 //! one pass on its joined rows. With a province net (`[plate_province]`, see
 //! [`crate::plate_province`]), a reading that starts with a province gets a second
-//! look at that character.
+//! look at that character. Last, a reading that is not a GA 36 plate but one
+//! character from one the network also considered becomes that plate
+//! ([`crate::plate_grammar`]).
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, TryLockError};
@@ -20,6 +22,7 @@ use tract_onnx::prelude::*;
 
 use crate::ctc::{self, Decoded};
 use crate::manifest::{PlateColor, PlateLayout, PlateReaderSpec};
+use crate::plate_grammar;
 use crate::plate_layout::{LayoutGuess, LayoutNet, PlateLayoutSpec};
 use crate::plate_province::{self, PlateProvinceSpec, ProvinceNet};
 use crate::preprocess::{self, Crop, MAX_OVERSAMPLE};
@@ -661,6 +664,7 @@ impl PlateReader {
         if let Some(first) = chars.first_mut() {
             self.second_look_at_province(crop, heads.layout, logits, classes, first)?;
         }
+        plate_grammar::repair_to_plate(chars, logits, classes, &self.spec.alphabet);
         let mut text = String::with_capacity(chars.len() * 3);
         let mut char_confidences = Vec::with_capacity(chars.len());
         for d in chars.iter() {

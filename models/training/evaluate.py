@@ -24,6 +24,7 @@ import time
 import numpy as np
 from PIL import Image
 
+import plate_grammar
 import preprocess as pp
 from augment import augment
 from render import ALPHABET, COLORS, LAYOUTS, random_plate
@@ -92,9 +93,10 @@ def char_confidences(seq: np.ndarray) -> list[float]:
 def read(run, imgs, params=pp.DOUBLE_ROW, bs: int = 64, route=None, province=None, with_confidences=False):
     """run: f(float32 [N,3,H,W]) -> (ctc, color, layout) numpy; route: the layout
     net from layout_router() or None; province: the province net from
-    province_refiner() or None. Returns texts, colours, layouts, and with
-    with_confidences each reading's char_confidences (those of the reader's CTC,
-    before the province net) as a fourth list."""
+    province_refiner() or None. A reading one character from a GA 36 plate
+    becomes that plate (plate_grammar). Returns texts, colours, layouts, and with
+    with_confidences each reading's char_confidences (the reader's CTC, before the
+    province net; a replaced character's is its probability) as a fourth list."""
     texts, colors, layouts, confidences = [], [], [], []
     for i in range(0, len(imgs), bs):
         chunk = imgs[i: i + bs]
@@ -112,10 +114,14 @@ def read(run, imgs, params=pp.DOUBLE_ROW, bs: int = 64, route=None, province=Non
             ctc = ctc.copy()
             ctc[dbl] = run(x2)[0]
         t = ctc_greedy(ctc)
-        if with_confidences:
-            confidences += [char_confidences(seq) for seq in ctc]
+        confs = [char_confidences(seq) for seq in ctc] if with_confidences else [None] * len(t)
         if province:
             t = province(chunk, [LAYOUTS[k] for k in lay_i], ctc, t)
+        for j, seq in enumerate(ctc):  # GA 36's last word (models::plate_grammar)
+            t[j], i, p = plate_grammar.repair_to_plate(t[j], seq)
+            if i is not None and confs[j] is not None:
+                confs[j][i] = p
+        confidences += confs
         texts += t
         colors += [COLORS[k] for k in col_i]
         layouts += [LAYOUTS[k] for k in lay_i]
