@@ -94,7 +94,7 @@ impl ModelPerception {
         if read.text.is_empty() {
             return None;
         }
-        let whole = read.confirms_plate();
+        let confirmed = read.confirms_plate();
         let obs = PlateObservation {
             text: read.text,
             char_confidences: read.char_confidences,
@@ -105,7 +105,7 @@ impl ModelPerception {
             },
             bbox: Some(bbox(&plate.bbox)),
         };
-        Some((obs, whole))
+        Some((obs, confirmed))
     }
 
     fn classify(&self, frame: &RgbImage, load: &models::BBox) -> Option<CargoObservation> {

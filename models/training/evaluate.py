@@ -73,21 +73,28 @@ def ctc_greedy(logits: np.ndarray) -> list[str]:
     return out
 
 
-def char_confidences(seq: np.ndarray) -> list[float]:
+def char_peaks(seq: np.ndarray) -> list[tuple[int, int, float]]:
     """Each character greedy decoding reads from one item's CTC logits [T, C]:
-    the peak softmax probability of its class over its run of steps, as
-    models::PlateRead::char_confidences."""
+    (class, the step of its run where its softmax peaks (the first on a tie), that
+    peak probability), as models::ctc::Decoded."""
     am = seq.argmax(-1)
-    p = _softmax(seq).max(-1)
     out, t = [], 0
     while t < len(am):
         t1 = t
         while t1 + 1 < len(am) and am[t1 + 1] == am[t]:
             t1 += 1
-        if am[t] != 0:
-            out.append(float(p[t: t1 + 1].max()))
+        c = int(am[t])
+        if c != 0:
+            p = _softmax(seq[t: t1 + 1])[:, c]
+            out.append((c, t + int(p.argmax()), float(p.max())))
         t = t1 + 1
     return out
+
+
+def char_confidences(seq: np.ndarray) -> list[float]:
+    """models::PlateRead::char_confidences of a greedy reading (before the
+    province net)."""
+    return [p for _, _, p in char_peaks(seq)]
 
 
 def read(run, imgs, params=pp.DOUBLE_ROW, bs: int = 64, route=None, province=None, with_confidences=False):
@@ -118,9 +125,10 @@ def read(run, imgs, params=pp.DOUBLE_ROW, bs: int = 64, route=None, province=Non
         if province:
             t = province(chunk, [LAYOUTS[k] for k in lay_i], ctc, t)
         for j, seq in enumerate(ctc):  # GA 36's last word (models::plate_grammar)
-            t[j], i, p = plate_grammar.repair_to_plate(t[j], seq)
-            if i is not None and confs[j] is not None:
-                confs[j][i] = p
+            steps = [step for _, step, _ in char_peaks(seq)]
+            t[j], at, p = plate_grammar.repair_to_plate(t[j], seq, steps)
+            if at is not None and confs[j] is not None:
+                confs[j][at] = p
         confidences += confs
         texts += t
         colors += [COLORS[k] for k in col_i]
@@ -137,19 +145,9 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 
 def first_char_peak(seq: np.ndarray):
     """(class, step) of the first character greedy decoding reads from one item's
-    CTC logits [T, C]: the step of its run where its softmax peaks (the first on
-    a tie), as models/src/ctc.rs; None when nothing is read."""
-    am = seq.argmax(-1)
-    steps = np.flatnonzero(am != 0)
-    if not len(steps):
-        return None
-    t0 = int(steps[0])
-    c = int(am[t0])
-    t1 = t0
-    while t1 + 1 < len(am) and am[t1 + 1] == c:
-        t1 += 1
-    p = _softmax(seq[t0: t1 + 1])[:, c]
-    return c, t0 + int(p.argmax())
+    CTC logits [T, C] (char_peaks); None when nothing is read."""
+    peaks = char_peaks(seq)
+    return peaks[0][:2] if peaks else None
 
 
 def net_beside(reader_onnx: str, table: str):

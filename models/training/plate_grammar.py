@@ -50,29 +50,13 @@ def is_plate(text: str) -> bool:
     return False
 
 
-def _peak_steps(seq: np.ndarray) -> list[int]:
-    """The step where each greedily decoded character's class peaks over its run."""
-    am = seq.argmax(-1)
-    steps, t = [], 0
-    while t < len(am):
-        t1 = t
-        while t1 + 1 < len(am) and am[t1 + 1] == am[t]:
-            t1 += 1
-        if am[t] != 0:  # softmax, as models::ctc (the first on a tie)
-            z = seq[t: t1 + 1] - seq[t: t1 + 1].max(-1, keepdims=True)
-            p = np.exp(z) / np.exp(z).sum(-1, keepdims=True)
-            steps.append(t + int(p[:, am[t]].argmax()))
-        t = t1 + 1
-    return steps
-
-
-def repair_to_plate(text: str, seq: np.ndarray):
-    """`text` read from the CTC logits `seq` [T, C] (blank 0), put right by one
-    substitution when it is not a plate (see the module docstring): (text, index
-    of the replaced character or None, and its probability: its new confidence)."""
+def repair_to_plate(text: str, seq: np.ndarray, steps: list[int]):
+    """`text` read from the CTC logits `seq` [T, C] (blank 0), each character
+    peaking at `steps` (evaluate.char_peaks), put right by one substitution when
+    it is not a plate (see the module docstring): (text, index of the replaced
+    character or None, and its probability: its new confidence)."""
     if not text or is_plate(text):
         return text, None, None
-    steps = _peak_steps(seq)
     if len(steps) != len(text):
         return text, None, None
     best = None

@@ -13,8 +13,7 @@
 //! the reader confirms as plates ([`models::PlateRead::confirms_plate`]: at least
 //! [`models::MIN_WHOLE_PLATE_CHARS`] characters, each after the province read
 //! with at least [`models::MIN_CONFIRMING_CHAR_CONFIDENCE`]), matched anew among
-//! themselves,
-//! and the `reported_*` ones only the boxes whose reading is a GA 36 plate
+//! themselves, and the `reported_*` ones only the boxes whose reading is a GA 36 plate
 //! (`hub::api::PlateText`): the checkpoint drops every other reading, so these
 //! are the plates a checkpoint would report. The CSV has a row per labelled
 //! plate (`tp` or `miss`) and per unmatched box (`fp`), with its reading.
