@@ -399,6 +399,23 @@ fn province_net_puts_right_what_the_reader_alone_misreads() {
 }
 
 #[test]
+fn a_reading_one_character_from_a_plate_number_becomes_that_plate() {
+    // A rendered plate whose greedy reading is not a GA 36 plate number (冀016664:
+    // a digit where the authority letter stands) and that the one-character repair
+    // puts right (models/training/make_fixtures.py picked it so).
+    let f = fixtures()
+        .into_iter()
+        .find(|f| f.file == "grammar_repair.png")
+        .expect("the grammar fixture");
+    let read = reader().read(&f.image).unwrap();
+    assert_eq!(read.text, f.text, "{read:?}");
+    assert!(hub::api::PlateText::parse(&read.text).is_ok());
+    // The replacement was the network's second choice at its step, so its
+    // confidence (its probability there) is at most a half.
+    assert!(read.char_confidences.iter().any(|&c| c <= 0.5), "{read:?}");
+}
+
+#[test]
 fn province_net_problems_are_clear_errors() {
     let shipped = std::fs::read_to_string(model_path().with_file_name("manifest.toml")).unwrap();
     let Some(spec) = PlateProvinceSpec::from_toml(&shipped).unwrap() else {

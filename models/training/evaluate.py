@@ -97,11 +97,12 @@ def char_confidences(seq: np.ndarray) -> list[float]:
     return [p for _, _, p in char_peaks(seq)]
 
 
-def read(run, imgs, params=pp.DOUBLE_ROW, bs: int = 64, route=None, province=None, with_confidences=False):
+def read(run, imgs, params=pp.DOUBLE_ROW, bs: int = 64, route=None, province=None, with_confidences=False,
+         grammar=True):
     """run: f(float32 [N,3,H,W]) -> (ctc, color, layout) numpy; route: the layout
     net from layout_router() or None; province: the province net from
     province_refiner() or None. A reading one character from a GA 36 plate
-    becomes that plate (plate_grammar). Returns texts, colours, layouts, and with
+    becomes that plate (plate_grammar; grammar=False reads without it). Returns texts, colours, layouts, and with
     with_confidences each reading's char_confidences (the reader's CTC, before the
     province net; a replaced character's is its probability) as a fourth list."""
     texts, colors, layouts, confidences = [], [], [], []
@@ -124,7 +125,7 @@ def read(run, imgs, params=pp.DOUBLE_ROW, bs: int = 64, route=None, province=Non
         confs = [char_confidences(seq) for seq in ctc] if with_confidences else [None] * len(t)
         if province:
             t = province(chunk, [LAYOUTS[k] for k in lay_i], ctc, t)
-        for j, seq in enumerate(ctc):  # GA 36's last word (models::plate_grammar)
+        for j, seq in enumerate(ctc if grammar else []):  # GA 36's last word (models::plate_grammar)
             steps = [step for _, step, _ in char_peaks(seq)]
             t[j], at, p = plate_grammar.repair_to_plate(t[j], seq, steps)
             if at is not None and confs[j] is not None:

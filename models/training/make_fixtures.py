@@ -5,7 +5,9 @@ margin); only plates the shipped reader reads correctly (text, colour, layout;
 with the layout and province nets its manifest names, as the Rust reader) are
 written, so the Rust tests can assert exact reads. One more, SECOND_LOOK, is a
 plate the reader network alone misreads in its province only and the province
-net puts right: the Rust test of that net reads it both ways.
+net puts right: the Rust test of that net reads it both ways. And GRAMMAR, a plate
+whose greedy reading is not a GA 36 plate number and which the one-character repair
+(plate_grammar) puts right.
 
   python make_fixtures.py --onnx ../onnx/plate_reader.onnx --out ../tests/fixtures/plates
 """
@@ -39,6 +41,7 @@ WANTED = [  # (file stem, kind, fixed text or None, light augmentation)
     ("black_hk", "hk_macau", "粤Z1A23港", False),
 ]
 SECOND_LOOK = "province_second_look"
+GRAMMAR = "grammar_repair"
 
 
 def clean_crop(plate: np.ndarray, rng: random.Random, width: int) -> np.ndarray:
@@ -49,6 +52,28 @@ def clean_crop(plate: np.ndarray, rng: random.Random, width: int) -> np.ndarray:
     canvas[my: my + h, mx: mx + w] = plate
     nh = int(round(canvas.shape[0] * width / canvas.shape[1]))
     return cv2.resize(canvas, (width, nh), interpolation=cv2.INTER_AREA)
+
+
+def grammar_fixture(run, route, province, rng: random.Random, out: str, attempts: int = 5000) -> list:
+    """Writes GRAMMAR.png: a rendered plate read right only thanks to the GA 36
+    repair. Returns its labels.csv row (none when no plate in `attempts` fits)."""
+    for attempt in range(attempts):
+        kind = rng.choice(["blue", "yellow", "yellow", "nev_small"])
+        p = render_plate(random_text(kind, rng), kind, scale=0.5, rng=rng)
+        img = augment(p.image, rng, strength=rng.uniform(0.6, 1.0))
+        data = png_bytes(img)
+        if img.shape[1] > 200 or len(data) >= 20000:
+            continue
+        dec = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+        raw = read(run, [dec], route=route, province=province, grammar=False)[0][0]
+        full = read(run, [dec], route=route, province=province)
+        if raw != p.text and (full[0][0], full[1][0], full[2][0]) == (p.text, p.color, p.layout):
+            with open(os.path.join(out, f"{GRAMMAR}.png"), "wb") as f:
+                f.write(data)
+            print(f"{GRAMMAR}.png {p.text} (without the repair: {raw}; attempt {attempt})")
+            return [(f"{GRAMMAR}.png", p.text, p.color, p.layout)]
+    print(f"!! no plate for {GRAMMAR} in {attempts} attempts")
+    return []
 
 
 def png_bytes(img: np.ndarray) -> bytes:
@@ -111,6 +136,7 @@ def main():
                 break
         else:
             print(f"!! no plate for {SECOND_LOOK} in 2000 attempts")
+    rows += grammar_fixture(run, route, province, rng, a.out)
     with open(os.path.join(a.out, "labels.csv"), "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["file", "plate_text", "color", "layout"])
