@@ -719,7 +719,8 @@ impl PlateReader {
         let reader: Vec<f32> = province.classes.iter().map(|&c| all[c]).collect();
         let mut net = Vec::with_capacity(reader.len());
         province.net.probabilities(crop, layout, &mut net)?;
-        if let Some((i, p)) = plate_province::combine(&reader, &net) {
+        let weight = province.net.spec.reader_weight;
+        if let Some((i, p)) = plate_province::combine(&reader, &net, weight) {
             first.class = province.classes[i];
             first.confidence = p;
         }

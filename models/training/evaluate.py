@@ -171,8 +171,9 @@ def province_refiner(reader_onnx: str):
     reader, as f(crops, layouts, ctc [N,T,C], texts) -> texts: when a text starts
     with a province the reader is unsure of (peak softmax below the table's
     consult_below, 1 when absent), that province becomes the one maximising the
-    reader's softmax at its peak step times the net's softmax (as
-    models::PlateReader). None when the manifest has no such table."""
+    reader's softmax at its peak step, raised to reader_weight (1 when absent),
+    times the net's softmax (as models::PlateReader). None when the manifest has
+    no such table."""
     spec, s = net_beside(reader_onnx, "plate_province")
     if not spec:
         return None
@@ -181,6 +182,7 @@ def province_refiner(reader_onnx: str):
     windows = {"single": tuple(spec["window_single"]), "double": tuple(spec["window_double"])}
     size = spec["input"][0]
     consult_below = spec.get("consult_below", 1.0)
+    reader_weight = spec.get("reader_weight", 1.0)
 
     def unsure(seq):
         """The reader's softmax over the provinces at its first character's peak
@@ -199,7 +201,7 @@ def province_refiner(reader_onnx: str):
         x = np.stack([pp.to_chw(pp.province_window(crops[k], layouts[k], size, windows)) for k, _ in todo])
         p_net = _softmax(s.run(["province"], {"image": x})[0])
         for (k, p_reader), p in zip(todo, p_net):
-            out[k] = provinces[int((p_reader * p).argmax())] + texts[k][1:]
+            out[k] = provinces[int((p_reader ** reader_weight * p).argmax())] + texts[k][1:]
         return out
 
     return refine
