@@ -290,22 +290,24 @@ mod tests {
             spec.consult_below, 1.0,
             "without the key the net is always asked"
         );
-        let gated = format!("{TABLE_TOML}consult_below = 0.99\n");
-        let spec = PlateProvinceSpec::from_toml(&gated).unwrap().unwrap();
-        assert_eq!(spec.consult_below, 0.99);
-        let beyond = format!("{TABLE_TOML}consult_below = 1.5\n");
-        assert!(PlateProvinceSpec::from_toml(&beyond).is_err());
+        // The optional keys, each with its range.
+        let with = |line: &str| PlateProvinceSpec::from_toml(&format!("{TABLE_TOML}{line}\n"));
         assert_eq!(
             spec.reader_weight, 1.0,
             "without the key, the plain product"
         );
-        let weighed = format!("{TABLE_TOML}reader_weight = 0.5\n");
-        let spec = PlateProvinceSpec::from_toml(&weighed).unwrap().unwrap();
-        assert_eq!(spec.reader_weight, 0.5);
-        for bad in ["-0.1", "1.5"] {
-            let bad = format!("{TABLE_TOML}reader_weight = {bad}\n");
-            let e = PlateProvinceSpec::from_toml(&bad).unwrap_err().to_string();
-            assert!(e.contains("reader_weight"), "{e}");
+        let gated = with("consult_below = 0.99").unwrap().unwrap();
+        assert_eq!(gated.consult_below, 0.99);
+        let weighed = with("reader_weight = 0.5").unwrap().unwrap();
+        assert_eq!(weighed.reader_weight, 0.5);
+        for bad in [
+            "consult_below = 1.5",
+            "reader_weight = -0.1",
+            "reader_weight = 1.5",
+        ] {
+            let e = with(bad).unwrap_err().to_string();
+            let key = bad.split(' ').next().unwrap();
+            assert!(e.contains(key), "{e}");
         }
         for (from, to) in [
             ("[0.0, 0.0, 0.3, 1.0]", "[0.3, 0.0, 0.3, 1.0]"),
