@@ -78,6 +78,16 @@ pub fn greedy_decode_into(logits: &[f32], classes: usize, out: &mut Vec<Decoded>
     }
 }
 
+/// The text `chars` spell over `alphabet` (class `c` is `alphabet[c - 1]`); a
+/// class outside the alphabet spells nothing.
+pub fn spell(chars: &[Decoded], alphabet: &[String]) -> String {
+    chars
+        .iter()
+        .filter_map(|d| alphabet.get(d.class.checked_sub(1)?))
+        .map(String::as_str)
+        .collect()
+}
+
 /// Greedy-decodes `logits` (row-major `[T, classes]`); see [`greedy_decode_into`].
 pub fn greedy_decode(logits: &[f32], classes: usize) -> Vec<Decoded> {
     let mut out = Vec::new();

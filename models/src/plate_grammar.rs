@@ -12,7 +12,7 @@
 
 use hub::api::PlateText;
 
-use crate::ctc::Decoded;
+use crate::ctc::{self, Decoded};
 use crate::plate_province::softmax_into;
 
 /// The least softmax probability a replacement character must have had at its
@@ -22,29 +22,21 @@ use crate::plate_province::softmax_into;
 /// its D at 0.45.
 pub const MIN_REPAIR_PROBABILITY: f32 = 0.1;
 
-/// When `chars` (decoded from the CTC `logits`, row-major `[T, classes]`, over
-/// `alphabet` with the blank at class 0) do not spell a GA 36 plate: replaces the
-/// one character whose replacement makes a plate and had the highest softmax
-/// probability at that character's peak step, at least
+/// When `text`, what `chars` spell (decoded from the CTC `logits`, row-major
+/// `[T, classes]`, over `alphabet` with the blank at class 0), is not a GA 36
+/// plate: replaces the one character whose replacement makes a plate and had the
+/// highest softmax probability at that character's peak step, at least
 /// [`MIN_REPAIR_PROBABILITY`]; that probability becomes its confidence. Returns
-/// whether a character was replaced.
+/// the new text when a character was replaced.
 pub fn repair_to_plate(
     chars: &mut [Decoded],
+    text: &str,
     logits: &[f32],
     classes: usize,
     alphabet: &[String],
-) -> bool {
-    let spell = |chars: &[Decoded]| -> Option<String> {
-        chars
-            .iter()
-            .map(|d| alphabet.get(d.class.checked_sub(1)?).map(String::as_str))
-            .collect()
-    };
-    let Some(text) = spell(chars) else {
-        return false;
-    };
-    if chars.is_empty() || PlateText::parse(&text).is_ok() {
-        return false;
+) -> Option<String> {
+    if chars.is_empty() || PlateText::parse(text).is_ok() {
+        return None;
     }
     // Only readings the grammar rejects come here: a few per hundred.
     let mut probs = Vec::with_capacity(classes);
@@ -61,18 +53,16 @@ pub fn repair_to_plate(
                 continue;
             }
             candidate[i].class = class;
-            if spell(&candidate).is_some_and(|t| PlateText::parse(&t).is_ok()) {
+            if PlateText::parse(&ctc::spell(&candidate, alphabet)).is_ok() {
                 best = Some((i, class, p));
             }
             candidate[i].class = d.class;
         }
     }
-    let Some((i, class, p)) = best else {
-        return false;
-    };
+    let (i, class, p) = best?;
     chars[i].class = class;
     chars[i].confidence = p;
-    true
+    Some(ctc::spell(chars, alphabet))
 }
 
 #[cfg(test)]
@@ -108,10 +98,7 @@ mod tests {
     }
 
     fn text(chars: &[Decoded]) -> String {
-        chars
-            .iter()
-            .map(|d| alphabet()[d.class - 1].clone())
-            .collect()
+        ctc::spell(chars, &alphabet())
     }
 
     /// `皖?FX886`, its second character read as `second` (best first), the
@@ -122,8 +109,11 @@ mod tests {
         logits(&[&wan, second, &f, &x, &e, &e, &six])
     }
 
+    /// Repairs `chars` in place; whether a character was replaced (the
+    /// returned text then is what they spell).
     fn repair(l: &[f32], chars: &mut [Decoded]) -> bool {
-        repair_to_plate(chars, l, 1 + alphabet().len(), &alphabet())
+        let repaired = repair_to_plate(chars, &text(chars), l, 1 + alphabet().len(), &alphabet());
+        repaired.inspect(|t| assert_eq!(*t, text(chars))).is_some()
     }
 
     #[test]
@@ -148,7 +138,6 @@ mod tests {
 
     #[test]
     fn plates_noise_and_lettering_are_left_alone() {
-        let classes = 1 + alphabet().len();
         // Already a plate.
         let (l, mut chars) = wan_fx886(&[('D', 0.99)]);
         assert!(!repair(&l, &mut chars));
@@ -158,11 +147,11 @@ mod tests {
         assert_eq!(text(&chars), "皖0FX886");
         // Too short to be a plate by one substitution; and nothing at all.
         let (l, mut chars) = logits(&[&[('皖', 0.9)], &[('8', 0.9), ('D', 0.3)]]);
-        assert!(!repair_to_plate(&mut chars, &l, classes, &alphabet()));
-        assert!(!repair_to_plate(&mut [], &[], classes, &alphabet()));
+        assert!(!repair(&l, &mut chars));
+        assert!(!repair(&[], &mut []));
         // Logits shorter than the steps claim: no panic, no change.
         let (_, mut chars) = wan_fx886(&[('0', 0.52), ('D', 0.45)]);
-        assert!(!repair_to_plate(&mut chars, &[], classes, &alphabet()));
+        assert!(!repair(&[], &mut chars));
         assert_eq!(text(&chars), "皖0FX886");
     }
 }

@@ -664,13 +664,14 @@ impl PlateReader {
         if let Some(first) = chars.first_mut() {
             self.second_look_at_province(crop, heads.layout, logits, classes, first)?;
         }
-        plate_grammar::repair_to_plate(chars, logits, classes, &self.spec.alphabet);
-        let mut text = String::with_capacity(chars.len() * 3);
-        let mut char_confidences = Vec::with_capacity(chars.len());
-        for d in chars.iter() {
-            text.push_str(&self.spec.alphabet[d.class - 1]);
-            char_confidences.push(d.confidence);
+        let alphabet = &self.spec.alphabet;
+        let mut text = ctc::spell(chars, alphabet);
+        if let Some(repaired) =
+            plate_grammar::repair_to_plate(chars, &text, logits, classes, alphabet)
+        {
+            text = repaired;
         }
+        let char_confidences: Vec<f32> = chars.iter().map(|d| d.confidence).collect();
         let confidence = if char_confidences.is_empty() {
             0.0
         } else {

@@ -91,12 +91,6 @@ def char_peaks(seq: np.ndarray) -> list[tuple[int, int, float]]:
     return out
 
 
-def char_confidences(seq: np.ndarray) -> list[float]:
-    """models::PlateRead::char_confidences of a greedy reading (before the
-    province net)."""
-    return [p for _, _, p in char_peaks(seq)]
-
-
 def read(run, imgs, params=pp.DOUBLE_ROW, bs: int = 64, route=None, province=None, with_confidences=False,
          grammar=True):
     """run: f(float32 [N,3,H,W]) -> (ctc, color, layout) numpy; route: the layout
@@ -122,13 +116,13 @@ def read(run, imgs, params=pp.DOUBLE_ROW, bs: int = 64, route=None, province=Non
             ctc = ctc.copy()
             ctc[dbl] = run(x2)[0]
         t = ctc_greedy(ctc)
-        confs = [char_confidences(seq) for seq in ctc] if with_confidences else [None] * len(t)
+        peaks = [char_peaks(seq) for seq in ctc]
+        confs = [[p for _, _, p in pk] for pk in peaks]  # the reader's, before the province net
         if province:
             t = province(chunk, [LAYOUTS[k] for k in lay_i], ctc, t)
         for j, seq in enumerate(ctc if grammar else []):  # GA 36's last word (models::plate_grammar)
-            steps = [step for _, step, _ in char_peaks(seq)]
-            t[j], at, p = plate_grammar.repair_to_plate(t[j], seq, steps)
-            if at is not None and confs[j] is not None:
+            t[j], at, p = plate_grammar.repair_to_plate(t[j], seq, [step for _, step, _ in peaks[j]])
+            if at is not None:
                 confs[j][at] = p
         confidences += confs
         texts += t
