@@ -5,7 +5,9 @@
 //! each camera worker then gets its own run state over the same loaded networks
 //! ([`ModelPerception::try_clone`]), so nothing on the per-frame path is shared.
 //!
-//! Every plate box is read once. One [`Detection`] per vehicle box: its plate is
+//! Every plate box is read once, or twice when its ends move
+//! ([`models::read_detected_plate`]: the detector's cut and one with the plate's
+//! ends found from its colour, the surer reading kept). One [`Detection`] per vehicle box: its plate is
 //! the plate nearest the box among those whose centre lies in its reach,
 //! preferring a reading the reader confirms as a plate
 //! ([`models::PlateRead::confirms_plate`]) — the lettering on a cab's signboard
@@ -84,13 +86,14 @@ impl ModelPerception {
         frame: &RgbImage,
         plate: &models::PlateBox,
     ) -> Option<(PlateObservation, bool)> {
-        let read = match self.reader.read(&self.detector.rectify(frame, plate)) {
-            Ok(read) => read,
-            Err(e) => {
-                tracing::debug!(error = %e, "plate crop unreadable");
-                return None;
-            }
-        };
+        let models::DetectedRead { read, plate, .. } =
+            match models::read_detected_plate(&self.detector, &self.reader, frame, plate) {
+                Ok(detected) => detected,
+                Err(e) => {
+                    tracing::debug!(error = %e, "plate crop unreadable");
+                    return None;
+                }
+            };
         if read.text.is_empty() {
             return None;
         }

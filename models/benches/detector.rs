@@ -1,5 +1,7 @@
 //! Whole-frame perception, single-threaded: detector on a 1920x1080 frame, then
-//! the reader on every plate found and the classifier on the best load box.
+//! the reader on every plate found (its ends refined from its colour, and read
+//! again when they move: `read_detected_plate`) and the classifier on the best
+//! load box. `refine_plate_ends` alone is timed on the scene's first plate.
 //!
 //! The frame is a synthetic scene of `tests/fixtures/scenes/` scaled up to
 //! 1920x1080. Models from `$KADIAN_MODELS_DIR` (default `onnx/`); the bench
@@ -13,7 +15,7 @@ use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use image::imageops::FilterType;
-use models::{CargoClassifier, PlateDetector, PlateReader};
+use models::{read_detected_plate, refine_plate_ends, CargoClassifier, PlateDetector, PlateReader};
 
 fn models_dir() -> PathBuf {
     std::env::var_os("KADIAN_MODELS_DIR")
@@ -48,7 +50,7 @@ fn bench(c: &mut Criterion) {
     let perceive = || {
         let dets = detector.detect(&frame).expect("detect");
         for p in &dets.plates {
-            reader.read(&detector.rectify(&frame, p)).expect("read");
+            read_detected_plate(&detector, &reader, &frame, p).expect("read");
         }
         if let Some(load) = dets.loads.first() {
             classifier
@@ -68,7 +70,7 @@ fn bench(c: &mut Criterion) {
         det_ms += t.elapsed().as_secs_f64() * 1e3;
         let t = Instant::now();
         for p in &dets.plates {
-            reader.read(&detector.rectify(&frame, p)).expect("read");
+            read_detected_plate(&detector, &reader, &frame, p).expect("read");
         }
         if let Some(load) = dets.loads.first() {
             classifier
@@ -107,6 +109,11 @@ fn bench(c: &mut Criterion) {
         b.iter(|| one_pass.detect(&frame).expect("detect"))
     });
     g.bench_function("detect_read_classify_1920x1080", |b| b.iter(perceive));
+    if let Some(plate) = one_pass.detect(&frame).expect("detect").plates.first() {
+        g.bench_function("refine_plate_ends", |b| {
+            b.iter(|| refine_plate_ends(&frame, plate))
+        });
+    }
     g.finish();
 }
 

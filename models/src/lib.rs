@@ -31,6 +31,7 @@ pub mod ctc;
 pub mod manifest;
 /// `PlateDetector`: frame → letterbox → run → decode → NMS → plates, vehicles, loads.
 pub mod plate_detector;
+pub mod plate_ends;
 /// GA 36 as a last word: a reading one character from a plate number becomes it.
 pub mod plate_grammar;
 /// The layout net: single or double row before the reader's first pass.
@@ -50,6 +51,7 @@ pub use plate_detector::{
     rectify_plate, BBox, Detections, PlateBox, PlateDetector, PlateDetectorSpec, Point, Region,
     Tiling, DEFAULT_READER_CROP_MARGIN,
 };
+pub use plate_ends::{read_detected_plate, refine_plate_ends, DetectedRead};
 pub use plate_layout::PlateLayoutSpec;
 pub use plate_province::PlateProvinceSpec;
 pub use plate_reader::{

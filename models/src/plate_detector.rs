@@ -981,7 +981,7 @@ impl PlateDetector {
 /// Solves the 8x8 system of the homography mapping `from[k]` onto `to[k]`
 /// (`h33 = 1`), by Gaussian elimination with partial pivoting. `None` when the
 /// points are degenerate (three collinear, repeated).
-fn homography(from: [(f64, f64); 4], to: [(f64, f64); 4]) -> Option<[f64; 9]> {
+pub(crate) fn homography(from: [(f64, f64); 4], to: [(f64, f64); 4]) -> Option<[f64; 9]> {
     let mut a = [[0.0f64; 9]; 8];
     for k in 0..4 {
         let ((x, y), (u, v)) = (from[k], to[k]);
@@ -1015,7 +1015,7 @@ fn homography(from: [(f64, f64); 4], to: [(f64, f64); 4]) -> Option<[f64; 9]> {
 
 /// Bilinear sample of `img` at `(x, y)` (pixel centres at integer + 0.5),
 /// coordinates clamped to the image (edge pixels replicated).
-fn sample_bilinear(img: &RgbImage, x: f64, y: f64) -> Rgb<u8> {
+pub(crate) fn sample_bilinear(img: &RgbImage, x: f64, y: f64) -> Rgb<u8> {
     let (w, h) = img.dimensions();
     let fx = (x - 0.5).clamp(0.0, f64::from(w - 1));
     let fy = (y - 0.5).clamp(0.0, f64::from(h - 1));

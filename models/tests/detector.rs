@@ -289,3 +289,66 @@ fn detector_reader_and_classifier_chain_on_a_scene() {
         classifier.classify_box(&frame, &l.bbox).unwrap();
     }
 }
+
+/// A frame of road grey with the fixture plate `file` pasted at (200, 70);
+/// the plate's box in it.
+fn plate_in_frame(file: &str) -> (RgbImage, BBox) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/plates");
+    let plate = image::open(dir.join(file)).unwrap().to_rgb8();
+    let mut frame = RgbImage::from_pixel(560, 200, image::Rgb([104, 108, 102]));
+    image::imageops::replace(&mut frame, &plate, 200, 70);
+    let (w, h) = plate.dimensions();
+    let bbox = BBox {
+        x1: 200.0,
+        y1: 70.0,
+        x2: 200.0 + w as f32,
+        y2: 70.0 + h as f32,
+    };
+    (frame, bbox)
+}
+
+fn box_plate(b: BBox) -> models::PlateBox {
+    let p = |x, y| models::Point { x, y };
+    models::PlateBox {
+        bbox: b,
+        corners: [p(b.x1, b.y1), p(b.x2, b.y1), p(b.x2, b.y2), p(b.x1, b.y2)],
+        double_row: false,
+        score: 0.8,
+    }
+}
+
+#[test]
+fn a_box_cutting_into_the_province_is_read_from_the_plates_own_ends() {
+    let Some((detector, _)) = load() else {
+        return;
+    };
+    let reader = PlateReader::load(models_dir().join("plate_reader.onnx")).unwrap();
+    for (file, truth) in [
+        ("yellow_single.png", "晋H93513"),
+        ("blue_single.png", "皖A7K2L8"),
+    ] {
+        let (frame, truth_box) = plate_in_frame(file);
+        // The detector's box starts a sixth of the plate in, inside the province.
+        let cut = BBox {
+            x1: truth_box.x1 + truth_box.width() / 6.0,
+            ..truth_box
+        };
+        let plate = box_plate(cut);
+        let as_cut = reader.read(&detector.rectify(&frame, &plate)).unwrap();
+        let refined = models::refine_plate_ends(&frame, &plate).expect("the ends move");
+        assert!(
+            (refined.bbox.x1 - truth_box.x1).abs() <= 0.05 * truth_box.width()
+                && (refined.bbox.x2 - truth_box.x2).abs() <= 0.05 * truth_box.width(),
+            "{file}: refined {:?}, plate {truth_box:?}",
+            refined.bbox
+        );
+        let got = models::read_detected_plate(&detector, &reader, &frame, &plate).unwrap();
+        eprintln!(
+            "{file}: as cut {:?} ({:.2}), refined {:?} ({:.2})",
+            as_cut.text, as_cut.confidence, got.read.text, got.read.confidence
+        );
+        assert_eq!(got.read.text, truth, "{file}");
+        assert!(got.refined, "{file}: the refined cut is the surer one");
+        assert_eq!(got.plate, refined);
+    }
+}

@@ -31,6 +31,8 @@ import numpy as np
 import onnxruntime as ort
 from PIL import Image
 
+import plate_ends
+
 IN_W, IN_H, PAD = 640, 384, 114
 PLATE_STRIDE, REGION_STRIDE = 8, 16
 COVERS = ["empty", "open", "partial", "tarped", "enclosed"]
@@ -201,6 +203,12 @@ class Pipeline:
         return plates, unletterbox(veh, s, fw, fh), unletterbox(loads, s, fw, fh)
 
     def read_plate(self, img, d):
+        """Read a detected plate as models::read_detected_plate does: cut from the
+        detector's corners and, when plate_ends refines its ends, cut again, the
+        better-ranked reading kept."""
+        return plate_ends.read_detected(self.read_cut, confirms_plate, img, d)[0]
+
+    def read_cut(self, img, d):
         """Rectify the plate from its corners (small margin) and read it with the plate reader."""
         if self.reader is None:
             return None

@@ -8,7 +8,8 @@
 //!
 //! `frames`: plate recall and precision at IoU >= 0.5 (greedy matching by
 //! descending score, as `training/detector_eval.py`), and end-to-end exact text
-//! (detector → rectify → reader) over the labelled plates that have a text.
+//! (detector → refine the ends → rectify → reader, [`models::read_detected_plate`])
+//! over the labelled plates that have a text.
 //! Beside the detector's own figures, the `confirmed_*` ones count only the boxes
 //! the reader confirms as plates ([`models::PlateRead::confirms_plate`]: at least
 //! [`models::MIN_WHOLE_PLATE_CHARS`] characters, each after the province read
@@ -38,8 +39,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use models::{
-    BBox, CargoClassifier, Cover, PlateBox, PlateDetector, PlateRead, PlateReader,
-    MIN_CONFIRMING_CHAR_CONFIDENCE, MIN_WHOLE_PLATE_CHARS,
+    read_detected_plate, BBox, CargoClassifier, Cover, PlateBox, PlateDetector, PlateRead,
+    PlateReader, MIN_CONFIRMING_CHAR_CONFIDENCE, MIN_WHOLE_PLATE_CHARS,
 };
 use serde::{Deserialize, Serialize};
 
@@ -149,6 +150,9 @@ struct FrameRow<'a> {
     valid: bool,
     /// The reader confirms the box as a plate ([`PlateRead::confirms_plate`]).
     confirmed: bool,
+    /// The reading kept is of the plate with its ends refined
+    /// ([`models::read_detected_plate`]).
+    refined: bool,
     exact: bool,
     /// The reader's confidence (its weakest character).
     read_confidence: Option<f32>,
@@ -251,6 +255,7 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
             valid: false,
             exact: false,
             confirmed: false,
+            refined: false,
             read_confidence: None,
             char_confidences: String::new(),
             iou: None,
@@ -295,12 +300,16 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
         ms += took;
         runs += 1;
         pred += dets.plates.len();
-        // Every box is read once: the figures below differ only in which boxes
-        // they keep.
-        let reads: Vec<Option<PlateRead>> = dets
+        // Every box is read once (twice when its ends are refined: the checkpoint's
+        // read_detected_plate): the figures below differ only in which boxes they keep.
+        let detected: Vec<Option<models::DetectedRead>> = dets
             .plates
             .iter()
-            .map(|p| reader.read(&detector.rectify(&frame, p)).ok())
+            .map(|p| read_detected_plate(&detector, &reader, &frame, p).ok())
+            .collect();
+        let reads: Vec<Option<&PlateRead>> = detected
+            .iter()
+            .map(|d| d.as_ref().map(|d| &d.read))
             .collect();
         let truths: Vec<BBox> = plated.iter().map(|(_, b)| *b).collect();
         let pairs = match_boxes(&dets.plates, &truths, 0.5);
@@ -309,7 +318,7 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
         // may take a plate that an unconfirmed, higher-scored one took above.
         let confirmed_by_read: Vec<bool> = reads
             .iter()
-            .map(|r| r.as_ref().is_some_and(PlateRead::confirms_plate))
+            .map(|r| r.is_some_and(PlateRead::confirms_plate))
             .collect();
         let confirmed_boxes: Vec<PlateBox> = dets
             .plates
@@ -322,11 +331,12 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
         confirmed_tp += match_boxes(&confirmed_boxes, &truths, 0.5).len();
         let row = |p: usize, outcome, truth, exact, iou| {
             let plate = &dets.plates[p];
-            let read = reads[p].as_ref();
+            let read = reads[p];
             let text = read.map(|r| r.text.clone()).unwrap_or_default();
             FrameRow {
                 valid: is_plate(&text),
                 confirmed: confirmed_by_read[p],
+                refined: detected[p].as_ref().is_some_and(|d| d.refined),
                 read: text,
                 exact,
                 read_confidence: read.map(|r| r.confidence),
@@ -352,7 +362,7 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
                 })?;
                 continue;
             };
-            let text = reads[p].as_ref().map(|r| r.text.as_str()).unwrap_or("");
+            let text = reads[p].map(|r| r.text.as_str()).unwrap_or("");
             let ok = !truth.is_empty() && text == truth;
             exact += usize::from(ok);
             let r = row(p, "tp", truth, ok, Some(dets.plates[p].bbox.iou(b)));
@@ -466,7 +476,7 @@ fn perceive(
     let texts: Vec<String> = dets
         .plates
         .iter()
-        .map(|p| reader.read(&detector.rectify(frame, p)).map(|r| r.text))
+        .map(|p| read_detected_plate(detector, reader, frame, p).map(|d| d.read.text))
         .collect::<Result<_, _>>()?;
     // The contract's choice without a plate-to-vehicle link: the best load box.
     let load = dets.loads.first().copied();
