@@ -7,9 +7,9 @@
 //!
 //! Every plate box is read once, or twice when its ends move
 //! ([`models::read_detected_plate`]: the detector's cut and one with the plate's
-//! ends found from its colour, the surer reading kept). One [`Detection`] per vehicle box: its plate is
-//! the plate nearest the box among those whose centre lies in its reach,
-//! preferring a reading the reader confirms as a plate
+//! ends found from its colour, the better-ranked reading kept). One [`Detection`]
+//! per vehicle box: its plate is the plate nearest the box among those whose
+//! centre lies in its reach, preferring a reading the reader confirms as a plate
 //! ([`models::PlateRead::confirms_plate`]) — the lettering on a cab's signboard
 //! can outscore the plate below it. Its load is the load box that lies most
 //! inside it (the contract's "the one that overlaps the vehicle whose plate was

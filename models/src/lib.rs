@@ -31,6 +31,8 @@ pub mod ctc;
 pub mod manifest;
 /// `PlateDetector`: frame → letterbox → run → decode → NMS → plates, vehicles, loads.
 pub mod plate_detector;
+/// A detected plate's ends found from its background colour, and the reading of
+/// a detected plate that uses them.
 pub mod plate_ends;
 /// GA 36 as a last word: a reading one character from a plate number becomes it.
 pub mod plate_grammar;
