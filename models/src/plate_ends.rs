@@ -2,8 +2,8 @@
 //! colour; and the reading of a detected plate that uses it.
 //!
 //! On the real frames the detector's corners are within a few per cent of the
-//! plate's width at most plates, but now and then a quarter of a width off at one
-//! end: a box that runs on over the car body left of the plate, or one that
+//! plate's width at most plates, but now and then up to a third of a width off at
+//! one end: a box that runs on over the car body left of the plate, or one that
 //! starts inside the province character. Either way the reader loses the
 //! province, which sits at that end (`frames/dev`: 晋AJ002E for 皖AJ002E, read
 //! at 0.07). A plate's background is one flat, saturated colour (GA 36: blue,
@@ -14,9 +14,10 @@
 //! that colour stops (top and bottom edges kept); it gives up, rather than guess,
 //! on plates with no such colour (white, black, infrared night frames) and on
 //! any outcome that does not look like the same plate. [`read_detected_plate`]
-//! reads both cuts and keeps the refined one only when the reader is surer of it
-//! and it confirms a plate, so a refinement that cuts into a character costs
-//! nothing but one more read.
+//! reads both cuts and keeps the refined one only when its reading confirms a
+//! plate and ranks above the first (a plate number first, then the surer weakest
+//! character), so a refinement that cuts into a character costs nothing but one
+//! more read.
 
 use hub::api::PlateText;
 use image::RgbImage;
