@@ -1035,6 +1035,16 @@ pub(crate) fn sample_bilinear(img: &RgbImage, x: f64, y: f64) -> Rgb<u8> {
     }))
 }
 
+/// The size of the rectangle a corner quad TL, TR, BR, BL is rectified onto:
+/// width `max(|TR-TL|, |BR-BL|)`, height `max(|BL-TL|, |BR-TR|)`.
+pub(crate) fn quad_size(q: &[(f64, f64); 4]) -> (f64, f64) {
+    let dist = |a: (f64, f64), b: (f64, f64)| ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt();
+    (
+        dist(q[0], q[1]).max(dist(q[3], q[2])),
+        dist(q[0], q[3]).max(dist(q[1], q[2])),
+    )
+}
+
 /// The plate cut out of the full-resolution `frame` for the reader: the corner
 /// quad TL, TR, BR, BL warped onto a rectangle of width `max(|TR-TL|, |BR-BL|)`
 /// and height `max(|BL-TL|, |BR-TR|)`, plus `margin[0]` of the width left and
@@ -1050,9 +1060,7 @@ pub fn rectify_plate(frame: &RgbImage, plate: &PlateBox, margin: [f32; 2]) -> Rg
         return RgbImage::new(1, 1);
     }
     let q = plate.corners.map(|p| (f64::from(p.x), f64::from(p.y)));
-    let dist = |a: (f64, f64), b: (f64, f64)| ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt();
-    let w = dist(q[0], q[1]).max(dist(q[3], q[2]));
-    let h = dist(q[0], q[3]).max(dist(q[1], q[2]));
+    let (w, h) = quad_size(&q);
     let (mx, my) = (f64::from(margin[0]) * w, f64::from(margin[1]) * h);
     let dst = [(mx, my), (mx + w, my), (mx + w, my + h), (mx, my + h)];
     // Output pixel → frame point.

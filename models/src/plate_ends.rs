@@ -22,7 +22,9 @@
 use hub::api::PlateText;
 use image::RgbImage;
 
-use crate::plate_detector::{homography, sample_bilinear, BBox, PlateBox, PlateDetector, Point};
+use crate::plate_detector::{
+    homography, quad_size, sample_bilinear, BBox, PlateBox, PlateDetector, Point,
+};
 use crate::plate_reader::{PlateRead, PlateReader};
 use crate::Error;
 
@@ -156,10 +158,7 @@ struct Strip {
 impl Strip {
     fn sample(frame: &RgbImage, plate: &PlateBox) -> Option<Strip> {
         let q = plate.corners.map(|p| (f64::from(p.x), f64::from(p.y)));
-        let dist =
-            |a: (f64, f64), b: (f64, f64)| ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt();
-        let w = dist(q[0], q[1]).max(dist(q[3], q[2]));
-        let h = dist(q[0], q[3]).max(dist(q[1], q[2]));
+        let (w, h) = quad_size(&q);
         if !(w.is_finite() && h.is_finite() && w >= 16.0 && h >= 4.0) {
             return None;
         }
@@ -376,33 +375,29 @@ pub fn read_detected_plate(
     frame: &RgbImage,
     plate: &PlateBox,
 ) -> Result<DetectedRead, Error> {
+    let as_detected = |read| DetectedRead {
+        read,
+        plate: plate.clone(),
+        refined: false,
+    };
     let first = reader.read(&detector.rectify(frame, plate));
     let Some(refined) = refine_plate_ends(frame, plate) else {
-        return first.map(|read| DetectedRead {
-            read,
-            plate: plate.clone(),
-            refined: false,
-        });
+        return first.map(as_detected);
     };
     let second = reader.read(&detector.rectify(frame, &refined));
-    match (first, second) {
-        (Ok(a), Ok(b)) if !(b.confirms_plate() && rank(&b) > rank(&a)) => Ok(DetectedRead {
-            read: a,
-            plate: plate.clone(),
-            refined: false,
-        }),
-        (Err(e), Err(_)) => Err(e),
-        (Ok(a), Err(_)) => Ok(DetectedRead {
-            read: a,
-            plate: plate.clone(),
-            refined: false,
-        }),
-        (_, Ok(b)) => Ok(DetectedRead {
-            read: b,
-            plate: refined,
-            refined: true,
-        }),
+    let keep_first = match (&first, &second) {
+        (_, Err(_)) => true,
+        (Err(_), Ok(_)) => false,
+        (Ok(a), Ok(b)) => !(b.confirms_plate() && rank(b) > rank(a)),
+    };
+    if keep_first {
+        return first.map(as_detected);
     }
+    second.map(|read| DetectedRead {
+        read,
+        plate: refined,
+        refined: true,
+    })
 }
 
 #[cfg(test)]
