@@ -5,9 +5,10 @@
 //! each camera worker then gets its own run state over the same loaded networks
 //! ([`ModelPerception::try_clone`]), so nothing on the per-frame path is shared.
 //!
-//! Every plate box is read once, or twice when its ends move
-//! ([`models::read_detected_plate`]: the detector's cut and one with the plate's
-//! ends found from its colour, the better-ranked reading kept). One [`Detection`]
+//! Every plate box is read once, or again when its ends move or its reading is
+//! unsure ([`models::read_detected_plate`]: the detector's cut, one with the
+//! plate's ends found from its colour, and further margins; the best-ranked
+//! reading kept). One [`Detection`]
 //! per vehicle box: its plate is the plate nearest the box among those whose
 //! centre lies in its reach, preferring a reading the reader confirms as a plate
 //! ([`models::PlateRead::confirms_plate`]) — the lettering on a cab's signboard

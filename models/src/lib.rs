@@ -31,8 +31,7 @@ pub mod ctc;
 pub mod manifest;
 /// `PlateDetector`: frame → letterbox → run → decode → NMS → plates, vehicles, loads.
 pub mod plate_detector;
-/// A detected plate's ends found from its background colour, and the reading of
-/// a detected plate that uses them.
+/// A detected plate's ends, found from its background colour.
 pub mod plate_ends;
 /// GA 36 as a last word: a reading one character from a plate number becomes it.
 pub mod plate_grammar;
@@ -44,22 +43,25 @@ pub mod plate_province;
 pub mod plate_reader;
 /// Image → input tensor: size bounding, resize, double-row band join.
 pub mod preprocess;
+/// A detected plate → the cuts read (refined ends, further margins) → the reading kept.
+pub mod read_detected;
 /// Load once, pin, optimise; one run state per network, renewed after a panic.
 mod runtime;
 
 pub use cargo_classifier::{CargoClassifier, CargoClassifierSpec, CargoRead, Cover, Material};
 pub use manifest::{DoubleRow, ManifestError, PlateColor, PlateLayout, PlateReaderSpec};
 pub use plate_detector::{
-    rectify_plate, BBox, Detections, PlateBox, PlateDetector, PlateDetectorSpec, Point, Region,
-    Tiling, DEFAULT_READER_CROP_MARGIN,
+    rectify_plate, BBox, Detections, PlateBox, PlateDetector, PlateDetectorSpec, Point, Recrop,
+    Region, Tiling, DEFAULT_READER_CROP_MARGIN,
 };
-pub use plate_ends::{read_detected_plate, refine_plate_ends, DetectedRead};
+pub use plate_ends::refine_plate_ends;
 pub use plate_layout::PlateLayoutSpec;
 pub use plate_province::PlateProvinceSpec;
 pub use plate_reader::{
     PlateRead, PlateReader, MIN_CONFIRMING_CHAR_CONFIDENCE, MIN_WHOLE_PLATE_CHARS,
 };
 pub use preprocess::{Crop, CropRef};
+pub use read_detected::{read_detected_plate, DetectedRead};
 
 use std::path::PathBuf;
 

@@ -92,6 +92,28 @@ impl BBox {
         self.width() * self.height()
     }
 
+    /// Its corners in a [`PlateBox`]'s order: TL, TR, BR, BL.
+    pub fn corners(&self) -> [Point; 4] {
+        [
+            Point {
+                x: self.x1,
+                y: self.y1,
+            },
+            Point {
+                x: self.x2,
+                y: self.y1,
+            },
+            Point {
+                x: self.x2,
+                y: self.y2,
+            },
+            Point {
+                x: self.x1,
+                y: self.y2,
+            },
+        ]
+    }
+
     /// Area of the overlap with `o`.
     pub fn intersection(&self, o: &BBox) -> f32 {
         let w = (self.x2.min(o.x2) - self.x1.max(o.x1)).max(0.0);
@@ -215,11 +237,30 @@ pub struct PlateDetectorSpec {
     /// around a plate's corner quad, as fractions of its width and height
     /// (`reader_crop_margin`): the crop tightness the reader was measured with.
     pub reader_crop_margin: [f32; 2],
+    /// Further cuts read when the first reading is unsure (`[plate_detector.recrop]`);
+    /// `None`: one cut per quad.
+    pub recrop: Option<Recrop>,
 }
 
 /// `reader_crop_margin` of a manifest that does not name it: the contract's
 /// 4 % of the plate's width and 8 % of its height.
 pub const DEFAULT_READER_CROP_MARGIN: [f32; 2] = [0.04, 0.08];
+
+/// Further cuts of an unsure plate (`[plate_detector.recrop]`).
+///
+/// The reader's reading of a small plate moves with how tightly it is framed: a
+/// character near the edge, a province half in the margin. When the reading of
+/// the first cut (at `reader_crop_margin`) is not a plate number read with every
+/// character at `below` or more, the plate is cut again at each of `margins`
+/// and the best-ranked reading kept ([`crate::read_detected_plate`]).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Recrop {
+    /// Margins [left/right, top/bottom] of the further cuts, as
+    /// `reader_crop_margin`.
+    pub margins: Vec<[f32; 2]>,
+    /// A reading whose weakest character is at least this sure is not cut again.
+    pub below: f32,
+}
 
 /// The tiled second look at a frame (`[plate_detector.tiling]`).
 ///
@@ -310,6 +351,8 @@ struct RawSpec {
     tiling: Option<Tiling>,
     #[serde(default)]
     reader_crop_margin: Option<[f32; 2]>,
+    #[serde(default)]
+    recrop: Option<Recrop>,
 }
 
 /// Reads a table of a manifest on disk (shared by the detector and the classifier).
@@ -460,10 +503,18 @@ impl RawSpec {
         let reader_crop_margin = self
             .reader_crop_margin
             .unwrap_or(DEFAULT_READER_CROP_MARGIN);
-        if !reader_crop_margin.iter().all(|m| (0.0..=0.5).contains(m)) {
+        let margin = |m: &[f32; 2]| m.iter().all(|f| (0.0..=0.5).contains(f));
+        if !margin(&reader_crop_margin) {
             return Err(format!(
                 "plate_detector.reader_crop_margin must be two fractions in [0, 0.5], got {reader_crop_margin:?}"
             ));
+        }
+        if let Some(r) = &self.recrop {
+            if !r.margins.iter().all(margin) || !unit(r.below) {
+                return Err(format!(
+                    "plate_detector.recrop: margins must be pairs of fractions in [0, 0.5] and below in [0, 1]; got {r:?}"
+                ));
+            }
         }
         Ok(PlateDetectorSpec {
             height,
@@ -477,6 +528,7 @@ impl RawSpec {
             region_nms_iou: self.region_nms_iou,
             tiling: self.tiling,
             reader_crop_margin,
+            recrop: self.recrop,
         })
     }
 }
@@ -1417,6 +1469,29 @@ mod tests {
             let bad = tiled.replace(line, broken);
             let e = PlateDetectorSpec::from_toml(&bad).unwrap_err().to_string();
             assert!(e.contains("tiling"), "{broken}: {e}");
+        }
+
+        assert_eq!(spec.recrop, None, "no table, one cut per quad");
+        let recrop = |table: &str| {
+            PlateDetectorSpec::from_toml(&toml.replace(
+                "[plate_detector.metrics]",
+                &format!("[plate_detector.recrop]\n{table}\n[plate_detector.metrics]"),
+            ))
+        };
+        let r = recrop("margins = [[0.02, 0.08], [0.06, 0.08]]\nbelow = 0.99")
+            .unwrap()
+            .recrop
+            .unwrap();
+        assert_eq!(r.margins, [[0.02, 0.08], [0.06, 0.08]]);
+        assert_eq!(r.below, 0.99);
+        for broken in [
+            "margins = [[0.02, 0.8]]\nbelow = 0.99",
+            "margins = [[0.02, 0.08]]\nbelow = 1.5",
+            "margins = [[0.02]]\nbelow = 0.99",
+            "margins = [[0.02, 0.08]]",
+        ] {
+            let e = recrop(broken).unwrap_err().to_string();
+            assert!(e.contains("recrop"), "{broken}: {e}");
         }
     }
 

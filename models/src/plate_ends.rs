@@ -13,20 +13,13 @@
 //! [`refine_plate_ends`] moves the left and right ends of the corner quad to where
 //! that colour stops (top and bottom edges kept); it gives up, rather than guess,
 //! on plates with no such colour (white, black, infrared night frames) and on
-//! any outcome that does not look like the same plate. [`read_detected_plate`]
-//! reads both cuts and keeps the refined one only when its reading confirms a
-//! plate and ranks above the first (a plate number first, then the surer weakest
-//! character), so a refinement that cuts into a character costs nothing but one
-//! more read.
+//! any outcome that does not look like the same plate. [`crate::read_detected_plate`]
+//! reads both cuts and keeps the refined one only when its reading is the better,
+//! so a refinement that cuts into a character costs nothing but one more read.
 
-use hub::api::PlateText;
 use image::RgbImage;
 
-use crate::plate_detector::{
-    homography, quad_size, sample_bilinear, BBox, PlateBox, PlateDetector, Point,
-};
-use crate::plate_reader::{PlateRead, PlateReader};
-use crate::Error;
+use crate::plate_detector::{homography, quad_size, sample_bilinear, BBox, PlateBox, Point};
 
 /// How far beyond each end of the detector's quad the colour is looked for, as a
 /// fraction of the plate's width.
@@ -345,61 +338,6 @@ pub fn refine_plate_ends(frame: &RgbImage, plate: &PlateBox) -> Option<PlateBox>
     })
 }
 
-/// How much a reading is to be believed: a plate number first, then its weakest
-/// character.
-fn rank(read: &PlateRead) -> (bool, f32) {
-    (PlateText::parse(&read.text).is_ok(), read.confidence)
-}
-
-/// A detected plate as the reader read it, and the quad it was read from.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DetectedRead {
-    /// The reading kept.
-    pub read: PlateRead,
-    /// The plate it was read from: the detector's, or with its ends refined.
-    pub plate: PlateBox,
-    /// Whether the refined ends were kept.
-    pub refined: bool,
-}
-
-/// Reads a detected plate: cut out as the detector placed it, and again with its
-/// ends refined ([`refine_plate_ends`]) when they move. The refined cut is kept
-/// when its reading confirms a plate and ranks above the first: a GA 36 plate
-/// number over anything else (a box cut inside the province reads surely, but
-/// one character short), then the surer weakest character. Otherwise the first
-/// stands. An unreadable first cut (no pixels) falls back on the refined one
-/// when there is one.
-pub fn read_detected_plate(
-    detector: &PlateDetector,
-    reader: &PlateReader,
-    frame: &RgbImage,
-    plate: &PlateBox,
-) -> Result<DetectedRead, Error> {
-    let as_detected = |read| DetectedRead {
-        read,
-        plate: plate.clone(),
-        refined: false,
-    };
-    let first = reader.read(&detector.rectify(frame, plate));
-    let Some(refined) = refine_plate_ends(frame, plate) else {
-        return first.map(as_detected);
-    };
-    let second = reader.read(&detector.rectify(frame, &refined));
-    let keep_first = match (&first, &second) {
-        (_, Err(_)) => true,
-        (Err(_), Ok(_)) => false,
-        (Ok(a), Ok(b)) => !(b.confirms_plate() && rank(b) > rank(a)),
-    };
-    if keep_first {
-        return first.map(as_detected);
-    }
-    second.map(|read| DetectedRead {
-        read,
-        plate: refined,
-        refined: true,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use image::Rgb;
@@ -431,15 +369,15 @@ mod tests {
     }
 
     fn plate(x1: f32, x2: f32) -> PlateBox {
-        let (y1, y2) = (80.0, 140.0);
+        let bbox = BBox {
+            x1,
+            y1: 80.0,
+            x2,
+            y2: 140.0,
+        };
         PlateBox {
-            bbox: BBox { x1, y1, x2, y2 },
-            corners: [
-                Point { x: x1, y: y1 },
-                Point { x: x2, y: y1 },
-                Point { x: x2, y: y2 },
-                Point { x: x1, y: y2 },
-            ],
+            bbox,
+            corners: bbox.corners(),
             double_row: false,
             score: 0.9,
         }

@@ -308,10 +308,9 @@ fn plate_in_frame(file: &str) -> (RgbImage, BBox) {
 }
 
 fn box_plate(b: BBox) -> models::PlateBox {
-    let p = |x, y| models::Point { x, y };
     models::PlateBox {
         bbox: b,
-        corners: [p(b.x1, b.y1), p(b.x2, b.y1), p(b.x2, b.y2), p(b.x1, b.y2)],
+        corners: b.corners(),
         double_row: false,
         score: 0.8,
     }

@@ -31,7 +31,7 @@ import numpy as np
 import onnxruntime as ort
 from PIL import Image
 
-import plate_ends
+import read_detected
 
 IN_W, IN_H, PAD = 640, 384, 114
 PLATE_STRIDE, REGION_STRIDE = 8, 16
@@ -46,6 +46,10 @@ TILE_EDGE = 0.02
 # The reader's crop: margins around the plate's corner quad, fractions of its width
 # and of its height ([plate_detector] reader_crop_margin; models::PlateDetector::rectify).
 READER_CROP_MARGIN = (0.04, 0.08)
+# Further cuts of a plate whose first reading is not a plate number read with
+# every character at `below` or more ([plate_detector.recrop];
+# models::read_detected_plate): the reading of a small plate moves with its framing.
+RECROP = {"margins": [[0.06, 0.08], [0.02, 0.08]], "below": 0.99}
 
 
 def session(path):
@@ -203,20 +207,21 @@ class Pipeline:
         return plates, unletterbox(veh, s, fw, fh), unletterbox(loads, s, fw, fh)
 
     def read_plate(self, img, d):
-        """Read a detected plate as models::read_detected_plate does: cut from the
-        detector's corners and, when plate_ends refines its ends, cut again, the
-        better-ranked reading kept."""
-        return plate_ends.read_detected(self.read_cut, confirms_plate, img, d)[0]
+        """Read a detected plate as models::read_detected_plate does: the
+        detector's cut, the refined ends' cut, and further margins when unsure,
+        the better-ranked reading kept (read_detected.py)."""
+        return read_detected.read_detected(self.read_cut, confirms_plate, img, d, READER_CROP_MARGIN, RECROP)[0]
 
-    def read_cut(self, img, d):
-        """Rectify the plate from its corners (small margin) and read it with the plate reader."""
+    def read_cut(self, img, d, margin=READER_CROP_MARGIN):
+        """Rectify the plate from its corners with `margin` (fractions of its width
+        and height on each side) and read it with the plate reader."""
         if self.reader is None:
             return None
         import evaluate  # the colleague's reader reference: plain resize, double-row second pass
         q = np.float32(d["corners"])
         w = max(np.linalg.norm(q[1] - q[0]), np.linalg.norm(q[2] - q[3]))
         h = max(np.linalg.norm(q[3] - q[0]), np.linalg.norm(q[2] - q[1]))
-        mx, my = READER_CROP_MARGIN[0] * w, READER_CROP_MARGIN[1] * h
+        mx, my = margin[0] * w, margin[1] * h
         W, H = max(8, int(round(w + 2 * mx))), max(4, int(round(h + 2 * my)))
         dst = np.float32([[mx, my], [mx + w, my], [mx + w, my + h], [mx, my + h]])
         M = cv2.getPerspectiveTransform(q, dst)

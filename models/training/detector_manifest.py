@@ -167,6 +167,7 @@ def det_table(ev, ex, thr, rthr, nms_iou, rnms, seed, trained_on):
     if "ms_detector_ort_1thread" in ev:
         m["onnxruntime_ms_1thread"] = r3(ev["ms_detector_ort_1thread"])
     t["tiling"] = dict(detector_eval.TILING)
+    t["recrop"] = dict(detector_eval.RECROP)
     t["metrics"] = {k: v for k, v in m.items() if v is not None}
     return t
 

@@ -1,21 +1,17 @@
 """Where a detected plate really begins and ends, from its background colour:
-the Python reference of models::plate_ends (refine_plate_ends, read_detected_plate).
+the Python reference of models::plate_ends (refine_plate_ends).
 
 The detector's left or right end can be a quarter of a plate width off on real
 frames (a box running on over the car body, or one starting inside the province),
 and the reader then loses the province. Along the plate's own axis, the columns
 that carry its background colour (blue, yellow, green: HSV ranges below) in the
 margins above and below the characters are the plate. refine() moves the two ends
-there; read_detected() reads both cuts and keeps the refined one when it confirms
-a plate and ranks above the first (a GA 36 plate number first, then the weakest
-character's confidence). The constants are the Rust ones.
+there (read_detected.py reads the cuts). The constants are the Rust ones.
 """
 from __future__ import annotations
 
 import cv2
 import numpy as np
-
-import plate_grammar
 
 SEARCH_BEYOND = 0.3   # looked for this far beyond each end, fraction of the width
 MAX_GROWTH = 0.2      # an end moves outwards at most this much (longer: paint of the same hue)
@@ -107,23 +103,3 @@ def refine(img: np.ndarray, corners) -> list | None:
         return None
     pts = cv2.perspectiveTransform(np.float64([[[u0, 0], [u1, 0], [u1, h], [u0, h]]]), m)[0]
     return [tuple(map(float, p)) for p in pts]
-
-
-def rank(read) -> tuple:
-    """A reading (text, colour, layout, char_confidences) as models::plate_ends
-    ranks it: a GA 36 plate number first, then its weakest character."""
-    return (plate_grammar.is_plate(read[0]), min(read[3]) if read[3] else 0.0)
-
-
-def read_detected(read_plate, confirms_plate, img: np.ndarray, d: dict):
-    """models::read_detected_plate: read_plate(img, d) -> reading, for the
-    detector's corners and (when they move) the refined ones. Returns
-    (reading, corners, refined)."""
-    first = read_plate(img, d)
-    corners = refine(img, d["corners"])
-    if corners is None:
-        return first, d["corners"], False
-    second = read_plate(img, dict(d, corners=corners))
-    if first is None or (second is not None and confirms_plate(second) and rank(second) > rank(first)):
-        return second, corners, True
-    return first, d["corners"], False

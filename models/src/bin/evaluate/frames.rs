@@ -8,7 +8,8 @@
 //!
 //! `frames`: plate recall and precision at IoU >= 0.5 (greedy matching by
 //! descending score, as `training/detector_eval.py`), and end-to-end exact text
-//! (detector → refine the ends → rectify → reader, [`models::read_detected_plate`])
+//! (detector → refine the ends → rectify → reader, again at further margins when
+//! unsure: [`models::read_detected_plate`])
 //! over the labelled plates that have a text.
 //! Beside the detector's own figures, the `confirmed_*` ones count only the boxes
 //! the reader confirms as plates ([`models::PlateRead::confirms_plate`]: at least
@@ -153,6 +154,9 @@ struct FrameRow<'a> {
     /// The reading kept is of the plate with its ends refined
     /// ([`models::read_detected_plate`]).
     refined: bool,
+    /// Side margin of the kept cut, as a fraction of the plate's width (the
+    /// further margins of `[plate_detector.recrop]` when not the reader's own).
+    margin: Option<f32>,
     exact: bool,
     /// The reader's confidence (its weakest character).
     read_confidence: Option<f32>,
@@ -256,6 +260,7 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
             exact: false,
             confirmed: false,
             refined: false,
+            margin: None,
             read_confidence: None,
             char_confidences: String::new(),
             iou: None,
@@ -300,8 +305,9 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
         ms += took;
         runs += 1;
         pred += dets.plates.len();
-        // Every box is read once (twice when its ends are refined: the checkpoint's
-        // read_detected_plate): the figures below differ only in which boxes they keep.
+        // Every box is read as the checkpoint reads it (read_detected_plate: again
+        // with refined ends, again at further margins when unsure): the figures
+        // below differ only in which boxes they keep.
         let detected: Vec<Option<models::DetectedRead>> = dets
             .plates
             .iter()
@@ -337,6 +343,7 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
                 valid: is_plate(&text),
                 confirmed: confirmed_by_read[p],
                 refined: detected[p].as_ref().is_some_and(|d| d.refined),
+                margin: detected[p].as_ref().map(|d| d.margin[0]),
                 read: text,
                 exact,
                 read_confidence: read.map(|r| r.confidence),
