@@ -290,11 +290,14 @@ fn detector_reader_and_classifier_chain_on_a_scene() {
     }
 }
 
-/// A frame of road grey with the fixture plate `file` pasted at (200, 70);
-/// the plate's box in it.
-fn plate_in_frame(file: &str) -> (RgbImage, BBox) {
+/// A frame of road grey with the fixture plate `file`, resized by `scale`,
+/// pasted at (200, 70); the plate's box in it.
+fn plate_in_frame(file: &str, scale: f32) -> (RgbImage, BBox) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/plates");
     let plate = image::open(dir.join(file)).unwrap().to_rgb8();
+    let (w, h) = plate.dimensions();
+    let (w, h) = ((w as f32 * scale) as u32, (h as f32 * scale) as u32);
+    let plate = image::imageops::resize(&plate, w, h, image::imageops::FilterType::Triangle);
     let mut frame = RgbImage::from_pixel(560, 200, image::Rgb([104, 108, 102]));
     image::imageops::replace(&mut frame, &plate, 200, 70);
     let (w, h) = plate.dimensions();
@@ -326,7 +329,7 @@ fn a_box_cutting_into_the_province_is_read_from_the_plates_own_ends() {
         ("yellow_single.png", "晋H93513"),
         ("blue_single.png", "皖A7K2L8"),
     ] {
-        let (frame, truth_box) = plate_in_frame(file);
+        let (frame, truth_box) = plate_in_frame(file, 1.0);
         // The detector's box starts a sixth of the plate in, inside the province.
         let cut = BBox {
             x1: truth_box.x1 + truth_box.width() / 6.0,
@@ -350,4 +353,38 @@ fn a_box_cutting_into_the_province_is_read_from_the_plates_own_ends() {
         assert!(got.refined, "{file}: the refined cut is the surer one");
         assert_eq!(got.plate, refined);
     }
+}
+
+#[test]
+fn an_unsure_plate_is_cut_again_and_read_from_the_surer_cut() {
+    let Some((detector, _)) = load() else {
+        return;
+    };
+    assert!(
+        detector.spec().recrop.is_some(),
+        "the shipped manifest cuts unsure plates again"
+    );
+    let reader = PlateReader::load(models_dir().join("plate_reader.onnx")).unwrap();
+    // A black Hong Kong plate (no hue: its ends are not refined), 70 px wide,
+    // boxed from 6 % of its width left of it.
+    let (frame, truth_box) = plate_in_frame("black_hk.png", 0.3);
+    let loose = BBox {
+        x1: truth_box.x1 - 0.06 * truth_box.width(),
+        ..truth_box
+    };
+    let plate = box_plate(loose);
+    assert!(models::refine_plate_ends(&frame, &plate).is_none());
+    let first = reader.read(&detector.rectify(&frame, &plate)).unwrap();
+    let got = models::read_detected_plate(&detector, &reader, &frame, &plate).unwrap();
+    eprintln!(
+        "as cut {:?} ({:.2}); kept {:?} ({:.2}) at {:?}",
+        first.text, first.confidence, got.read.text, got.read.confidence, got.margin
+    );
+    assert_ne!(
+        first.text, "粤Z1A23港",
+        "the reader's own margin misreads it"
+    );
+    assert_eq!(got.read.text, "粤Z1A23港");
+    assert_ne!(got.margin, detector.spec().reader_crop_margin);
+    assert!(!got.refined);
 }
