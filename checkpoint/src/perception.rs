@@ -8,11 +8,10 @@
 //! Every plate box is read once, or again when its ends move or its reading is
 //! unsure ([`models::read_detected_plate`]: the detector's cut, one with the
 //! plate's ends found from its colour, and further margins; the best-ranked
-//! reading kept). One [`Detection`]
-//! per vehicle box: its plate is the plate nearest the box among those whose
-//! centre lies in its reach, preferring a reading the reader confirms as a plate
-//! ([`models::PlateRead::confirms_plate`]) — the lettering on a cab's signboard
-//! can outscore the plate below it. Its load is the load box that lies most
+//! reading kept). One [`Detection`] per vehicle box: its plate is the plate
+//! nearest the box among those whose centre lies in its reach, preferring a
+//! reading the reader confirms as a plate ([`models::PlateRead::confirms_plate`])
+//! — the lettering on a cab's signboard can outscore the plate below it. Its load is the load box that lies most
 //! inside it (the contract's "the one that overlaps the vehicle whose plate was
 //! read"). A plate outside every vehicle box (vehicle cut by the frame edge) still
 //! makes a detection, anchored on the plate, when its reading confirms a plate:

@@ -251,8 +251,9 @@ pub const DEFAULT_READER_CROP_MARGIN: [f32; 2] = [0.04, 0.08];
 /// The reader's reading of a small plate moves with how tightly it is framed: a
 /// character near the edge, a province half in the margin. When the reading of
 /// the first cut (at `reader_crop_margin`) is not a plate number read with every
-/// character at `below` or more, the plate is cut again at each of `margins`
-/// and the best-ranked reading kept ([`crate::read_detected_plate`]).
+/// character at `below` or more, the plate is cut again at each of `margins`,
+/// in order, until one is, and the best-ranked reading kept
+/// ([`crate::read_detected_plate`]).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Recrop {
     /// Margins [left/right, top/bottom] of the further cuts, as

@@ -69,11 +69,12 @@ fn consider(
 /// Reads a detected plate (see the module doc): the detector's cut first, then
 /// the refined ends' cut when they move, then, unless the better reading is a
 /// plate number whose weakest character reaches `recrop.below`, its quad at each
-/// of the `recrop.margins` until one does. A later reading is kept when it confirms a plate and
-/// ranks above the kept one: a GA 36 plate number over anything else (a box cut
-/// inside the province reads surely, but one character short), then the surer
-/// weakest character; a further margin's reading must also be a plate number.
-/// An unreadable first cut (no pixels) gives way to any readable one.
+/// of the `recrop.margins` until one does. A later reading is kept when it
+/// confirms a plate and ranks above the kept one: a GA 36 plate number over
+/// anything else (a box cut inside the province reads surely, but one character
+/// short), then the surer weakest character; a further margin's reading must also
+/// be a plate number. An unreadable first cut (no pixels) gives way to any
+/// readable one.
 pub fn read_detected_plate(
     detector: &PlateDetector,
     reader: &PlateReader,
@@ -194,24 +195,20 @@ mod tests {
 
     #[test]
     fn an_unconfirmed_reading_never_replaces_and_an_unreadable_cut_gives_way() {
-        let mut kept = cut("皖AT8916", 0.86, 0.04);
-        // Six characters at 0.3: not a confirmed plate, though it ranks as a number.
-        consider(&mut kept, cut("皖A8916", 0.3, 0.06), false);
-        assert_eq!(kept_margin(&kept), 0.04);
-        consider(
-            &mut kept,
+        let unreadable = || {
             Err(Error::EmptyImage {
                 width: 0,
                 height: 0,
-            }),
-            true,
-        );
+            })
+        };
+        let mut kept = cut("H93513", 1.0, 0.04);
+        // A plate number would rank above, but read at 0.3 it confirms no plate.
+        consider(&mut kept, cut("晋H93513", 0.3, 0.06), false);
+        assert_eq!(kept_margin(&kept), 0.04);
+        consider(&mut kept, unreadable(), true);
         assert_eq!(kept_margin(&kept), 0.04);
 
-        let mut kept = Err(Error::EmptyImage {
-            width: 0,
-            height: 0,
-        });
+        let mut kept = unreadable();
         consider(&mut kept, cut("皖A", 0.1, 0.06), true);
         assert_eq!(kept_margin(&kept), 0.06);
     }
