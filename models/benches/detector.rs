@@ -1,6 +1,7 @@
 //! Whole-frame perception, single-threaded: detector on a 1920x1080 frame, then
-//! the reader on every plate found (its ends refined from its colour, and read
-//! again when they move: `read_detected_plate`) and the classifier on the best
+//! the reader on every plate found as the checkpoint reads it
+//! (`read_detected_plate`: again when its ends, found from its colour, move, and
+//! at further margins when its reading is unsure) and the classifier on the best
 //! load box. `refine_plate_ends` alone is timed on the scene's first plate.
 //!
 //! The frame is a synthetic scene of `tests/fixtures/scenes/` scaled up to

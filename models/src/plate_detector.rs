@@ -1031,6 +1031,17 @@ impl PlateDetector {
     }
 }
 
+/// The point `m` maps `(u, v)` to; `None` where it has no finite image (on the
+/// homography's line at infinity).
+pub(crate) fn project(m: &[f64; 9], u: f64, v: f64) -> Option<(f64, f64)> {
+    let z = m[6] * u + m[7] * v + m[8];
+    let (x, y) = (
+        (m[0] * u + m[1] * v + m[2]) / z,
+        (m[3] * u + m[4] * v + m[5]) / z,
+    );
+    (x.is_finite() && y.is_finite()).then_some((x, y))
+}
+
 /// Solves the 8x8 system of the homography mapping `from[k]` onto `to[k]`
 /// (`h33 = 1`), by Gaussian elimination with partial pivoting. `None` when the
 /// points are degenerate (three collinear, repeated).
@@ -1133,13 +1144,9 @@ pub fn rectify_plate(frame: &RgbImage, plate: &PlateBox, margin: [f32; 2]) -> Rg
     );
     RgbImage::from_fn(out_w, out_h, |ox, oy| {
         let (u, v) = ((f64::from(ox) + 0.5) * sx, (f64::from(oy) + 0.5) * sy);
-        let z = m[6] * u + m[7] * v + m[8];
-        let x = (m[0] * u + m[1] * v + m[2]) / z;
-        let y = (m[3] * u + m[4] * v + m[5]) / z;
-        if x.is_finite() && y.is_finite() {
-            sample_bilinear(frame, x, y)
-        } else {
-            Rgb([0, 0, 0])
+        match project(&m, u, v) {
+            Some((x, y)) => sample_bilinear(frame, x, y),
+            None => Rgb([0, 0, 0]),
         }
     })
 }

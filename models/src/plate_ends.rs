@@ -1,5 +1,5 @@
 //! Where a detected plate really begins and ends, found from its background
-//! colour; and the reading of a detected plate that uses it.
+//! colour.
 //!
 //! On the real frames the detector's corners are within a few per cent of the
 //! plate's width at most plates, but now and then up to a third of a width off at
@@ -19,7 +19,9 @@
 
 use image::RgbImage;
 
-use crate::plate_detector::{homography, quad_size, sample_bilinear, BBox, PlateBox, Point};
+use crate::plate_detector::{
+    homography, project, quad_size, sample_bilinear, BBox, PlateBox, Point,
+};
 
 /// How far beyond each end of the detector's quad the colour is looked for, as a
 /// fraction of the plate's width.
@@ -182,13 +184,7 @@ impl Strip {
 
     /// Strip point → frame point; `None` where the homography has no finite image.
     fn map(&self, u: f64, v: f64) -> Option<(f64, f64)> {
-        let m = &self.m;
-        let z = m[6] * u + m[7] * v + m[8];
-        let (x, y) = (
-            (m[0] * u + m[1] * v + m[2]) / z,
-            (m[3] * u + m[4] * v + m[5]) / z,
-        );
-        (x.is_finite() && y.is_finite()).then_some((x, y))
+        project(&self.m, u, v)
     }
 
     fn to_frame(&self, u: f64, v: f64) -> Option<Point> {

@@ -300,7 +300,6 @@ fn plate_in_frame(file: &str, scale: f32) -> (RgbImage, BBox) {
     let plate = image::imageops::resize(&plate, w, h, image::imageops::FilterType::Triangle);
     let mut frame = RgbImage::from_pixel(560, 200, image::Rgb([104, 108, 102]));
     image::imageops::replace(&mut frame, &plate, 200, 70);
-    let (w, h) = plate.dimensions();
     let bbox = BBox {
         x1: 200.0,
         y1: 70.0,

@@ -2,10 +2,10 @@
 (read_detected_plate).
 
 The detector's quad is read at the reader's crop margin, then with its ends
-refined (plate_ends.refine) when they move, then, unless the best reading is a GA
-36 plate number whose weakest character reaches RECROP["below"], the kept reading's
-quad again at each of RECROP["margins"]: the reading of a small plate moves with its framing.
-A later reading replaces the kept one when it confirms a plate and ranks above it
+refined (plate_ends.refine) when they move, then, unless the better reading is a
+GA 36 plate number whose weakest character reaches RECROP["below"], that
+reading's quad again at each of RECROP["margins"]: the reading of a small plate
+moves with its framing. A later reading replaces the kept one when it confirms a plate and ranks above it
 (a plate number first, then the weakest character); a further margin's reading
 must also be a plate number.
 """
