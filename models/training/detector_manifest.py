@@ -57,17 +57,23 @@ def to_toml(doc, prefix=""):
     return out
 
 
-def merge_tables(text: str, ours: str, names, markers=()) -> str:
-    """Drop the tables `names` from `text` (header line to the next header of another
-    table) and the comment lines `markers`, and append `ours`."""
+def drop_tables(text: str, names, markers=()) -> str:
+    """`text` without the tables `names` (header line to the next header of another
+    table, or to another writer's comment naming its table, "# [plate_layout]: ...")
+    and without the comment lines `markers`."""
     out, skip = [], False
     for line in text.splitlines(keepends=True):
-        m = re.match(r"^\s*\[\s*([A-Za-z0-9_]+)", line)
+        m = re.match(r"^\s*\[\s*([A-Za-z0-9_]+)", line) or re.match(r"^#\s*\[([A-Za-z0-9_]+)\]", line)
         if m and not line.lstrip().startswith("[["):
             skip = m.group(1) in names
         if not skip and line not in markers:
             out.append(line)
-    base = "".join(out).rstrip("\n") + "\n"
+    return "".join(out)
+
+
+def merge_tables(text: str, ours: str, names, markers=()) -> str:
+    """Drop the tables `names` from `text` (drop_tables) and append `ours`."""
+    base = drop_tables(text, names, markers).rstrip("\n") + "\n"
     return base + ("\n" + ours if base.strip() and not ours.startswith("\n") else ours)
 
 

@@ -17,13 +17,13 @@ import argparse
 import hashlib
 import json
 import os
-import re
 import warnings
 
 import numpy as np
 import torch
 
 import preprocess as pp
+from detector_manifest import drop_tables
 from export_graph import ExportGraph
 from model import PlateReader, count_macs
 from render import ALPHABET, COLORS, LAYOUTS
@@ -162,14 +162,7 @@ def write_manifest(onnx_path: str, info: dict, ev: dict, trained_on: str, path: 
     # read-modify-write: other tables ([plate_detector], [cargo_classifier], ...)
     # written by other exporters stay byte-identical; [plate_reader] is replaced.
     old = open(path, encoding="utf-8").read() if os.path.exists(path) else ""
-    kept, skip = [], False
-    for line in old.splitlines(keepends=True):
-        m = re.match(r"^\s*\[\s*([A-Za-z0-9_]+)", line)
-        if m and not line.lstrip().startswith("[["):
-            skip = m.group(1) == "plate_reader"
-        if not skip and line != HEADER:
-            kept.append(line)
-    base = "".join(kept).strip("\n")
+    base = drop_tables(old, ("plate_reader",), (HEADER,)).strip("\n")
     new = HEADER + ours.lstrip("\n") + ("\n" + base + "\n" if base else "")
     nd = tomllib.loads(new)
     assert nd["plate_reader"] == pr
