@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::ctc;
 use crate::manifest::ManifestError;
 use crate::plate_detector::{crop_box, read_table, table_from_toml, BBox};
-use crate::preprocess::{self, Crop, MAX_OVERSAMPLE};
+use crate::preprocess::{self, Crop};
 use crate::runtime::{self, inference, Network};
 use crate::Error;
 
@@ -242,7 +242,7 @@ impl CargoClassifier {
     /// pixels is [`Error::EmptyImage`]).
     pub fn classify<C: Crop + ?Sized>(&self, crop: &C) -> Result<CargoRead, Error> {
         let (h, w) = (self.spec.height, self.spec.width);
-        let rgb = preprocess::bounded_rgb(crop.crop_ref(), w * MAX_OVERSAMPLE, h * MAX_OVERSAMPLE)?;
+        let rgb = preprocess::input_rgb(crop.crop_ref(), w, h)?;
         let ((), out) = self
             .net
             .lock()

@@ -25,7 +25,7 @@ use crate::manifest::{PlateColor, PlateLayout, PlateReaderSpec};
 use crate::plate_grammar;
 use crate::plate_layout::{LayoutGuess, LayoutNet, PlateLayoutSpec};
 use crate::plate_province::{self, PlateProvinceSpec, ProvinceNet};
-use crate::preprocess::{self, Crop, MAX_OVERSAMPLE};
+use crate::preprocess::{self, Crop};
 use crate::runtime::{self, inference, model_error};
 use crate::Error;
 
@@ -371,7 +371,7 @@ impl PlateReader {
     /// two rows laid side by side (see [`preprocess::join_rows`]).
     pub fn read<C: Crop + ?Sized>(&self, crop: &C) -> Result<PlateRead, Error> {
         let (h, w) = (self.spec.height, self.spec.width);
-        let rgb = preprocess::bounded_rgb(crop.crop_ref(), w * MAX_OVERSAMPLE, h * MAX_OVERSAMPLE)?;
+        let rgb = preprocess::input_rgb(crop.crop_ref(), w, h)?;
 
         let mut spare = None;
         let mut guard = match self.scratch.try_lock() {
@@ -437,7 +437,7 @@ impl PlateReader {
         let mut results: Vec<Option<Result<PlateRead, Error>>> = Vec::with_capacity(crops.len());
         let mut images = Vec::with_capacity(crops.len());
         for crop in crops {
-            match preprocess::bounded_rgb(crop.crop_ref(), w * MAX_OVERSAMPLE, h * MAX_OVERSAMPLE) {
+            match preprocess::input_rgb(crop.crop_ref(), w, h) {
                 Ok(rgb) => {
                     images.push((results.len(), rgb));
                     results.push(None);
