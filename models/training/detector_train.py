@@ -295,6 +295,11 @@ def main():
     ap.add_argument("--zoom", type=float, default=0.0, help="share of crops magnified around a plate")
     ap.add_argument("--extra", default="", help="more shard folders, comma-separated (e.g. close-up scenes) ...")
     ap.add_argument("--extra-frac", default="0", help="... and the share of samples drawn from each, comma-separated")
+    ap.add_argument("--freeze-bn", action="store_true",
+                    help="batch norms stay in eval mode: needed for a net rebuilt from ONNX by detector_from_onnx.py")
+    ap.add_argument("--train-only", default="",
+                    help="train only the parameters under these module prefixes, comma-separated (e.g. rh: the "
+                         "vehicle / load head, so that the plate outputs stay exactly as they were)")
     a = ap.parse_args()
     rng = random.Random(a.seed)
     torch.manual_seed(a.seed)
@@ -302,7 +307,10 @@ def main():
     out = os.path.join("runs", a.name)
     os.makedirs(out, exist_ok=True)
     model = PlateDetector()
-    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-4)
+    only = tuple(f"{p}." for p in a.train_only.split(",") if p)
+    for name, prm in model.named_parameters():
+        prm.requires_grad_(not only or name.startswith(only))
+    opt = torch.optim.AdamW([prm for prm in model.parameters() if prm.requires_grad], lr=a.lr, weight_decay=1e-4)
     step = 0
     ck = os.path.join(out, "last.pt")
     if a.resume and os.path.exists(ck):
@@ -325,6 +333,10 @@ def main():
     print(f"{len(shards.items)} scenes in {len(shards.seen)} shards" +
           "".join(f"; {len(ex.items)} scenes from {d} ({f:.0%} of samples)" for d, (ex, f) in zip(dirs, extras)), flush=True)
     model.train()
+    if a.freeze_bn:
+        for mod in model.modules():
+            if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
+                mod.eval()
     t0 = time.time()
     agg = {}
     while step < a.steps:
@@ -337,7 +349,7 @@ def main():
         loss, parts = det_loss(p, r, t)
         opt.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        torch.nn.utils.clip_grad_norm_([prm for prm in model.parameters() if prm.requires_grad], 5.0)
         opt.step()
         step += 1
         for k, v in parts.items():

@@ -93,18 +93,21 @@ def check(m: PlateReader, onnx_path: str) -> float:
     return max(float(np.abs(r - o).max()) for r, o in zip(ref, got))
 
 
-def main():
+def rebuild_cli(onnx_name: str, rebuild, check, tolerance: float):
+    """The command line of from_onnx.py and detector_from_onnx.py: rebuild the net
+    from --onnx (models/onnx/<onnx_name> by default), check it against onnxruntime
+    (`check` returns the largest difference) and save it as a checkpoint at --out."""
     ap = argparse.ArgumentParser()
-    ap.add_argument("--onnx", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "onnx", "plate_reader.onnx"))
+    ap.add_argument("--onnx", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "onnx", onnx_name))
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     m = rebuild(a.onnx)
     err = check(m, a.onnx)
-    assert err < 1e-3, f"rebuilt net differs from the ONNX by {err}"
+    assert err < tolerance, f"rebuilt net differs from the ONNX by {err}"
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
-    torch.save({"model": m.state_dict(), "seed": 0, "args": {"from_onnx": os.path.abspath(a.onnx)}}, a.out)
+    torch.save({"model": m.state_dict(), "step": 0, "seed": 0, "args": {"from_onnx": os.path.abspath(a.onnx)}}, a.out)
     print(f"wrote {a.out}: matches {a.onnx} to {err:.2e} (batch norms in eval mode)", flush=True)
 
 
 if __name__ == "__main__":
-    main()
+    rebuild_cli("plate_reader.onnx", rebuild, check, 1e-3)
