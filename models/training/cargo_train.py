@@ -48,7 +48,17 @@ def aug(x, rng):
     return np.clip(x, 0, 255)
 
 
-def evaluate(model, X, C, M):
+def train_mode(model, freeze_bn=False):
+    """Training mode; with freeze_bn the batch norms stay in eval mode (a net
+    rebuilt from ONNX by detector_from_onnx.py --cargo has no statistics to update)."""
+    model.train()
+    if freeze_bn:
+        for mod in model.modules():
+            if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
+                mod.eval()
+
+
+def evaluate(model, X, C, M, freeze_bn=False):
     model.eval()
     with torch.no_grad():
         pc, pm = [], []
@@ -56,7 +66,7 @@ def evaluate(model, X, C, M):
             x = torch.from_numpy(X[i:i + 256].astype(np.float32).transpose(0, 3, 1, 2) / 255.0)
             c, m = model(x)
             pc.append(c.argmax(1).numpy()); pm.append(m.argmax(1).numpy())
-    model.train()
+    train_mode(model, freeze_bn)
     pc, pm = np.concatenate(pc), np.concatenate(pm)
     return float((pc == C).mean() * 100), float((pm == M).mean() * 100)
 
@@ -71,6 +81,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--init", default="", help="start from another run's weights (fine-tuning)")
+    ap.add_argument("--freeze-bn", action="store_true", help="batch norms stay in eval mode (for --init from detector_from_onnx.py --cargo)")
     a = ap.parse_args()
     rng = random.Random(a.seed)
     torch.manual_seed(a.seed)
@@ -91,6 +102,7 @@ def main():
     elif a.init:
         model.load_state_dict(torch.load(a.init, map_location="cpu")["model"])
         print(f"initialised from {a.init}", flush=True)
+    train_mode(model, a.freeze_bn)
     t0 = time.time()
     lc = lm = 0
     while step < a.steps:
@@ -111,9 +123,9 @@ def main():
         if step % 200 == 0 or step == a.steps:
             torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "seed": a.seed}, ck + ".tmp")
             os.replace(ck + ".tmp", ck)
-            ca, ma = evaluate(model, Xh, Ch, Mh)
+            ca, ma = evaluate(model, Xh, Ch, Mh, a.freeze_bn)
             print(f"  hold-out cover {ca:.1f}% material {ma:.1f}%", flush=True)
-    ca, ma = evaluate(model, Xh, Ch, Mh)
+    ca, ma = evaluate(model, Xh, Ch, Mh, a.freeze_bn)
     import json
     json.dump({"synthetic_holdout_n": len(Xh), "synthetic_cover_acc_pct": round(ca, 2), "synthetic_material_acc_pct": round(ma, 2),
                "steps": step, "batch": a.batch, "train_crops": len(X), "seed": a.seed}, open(os.path.join(out, "train_metrics.json"), "w"), indent=1)
