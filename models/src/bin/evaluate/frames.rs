@@ -25,7 +25,7 @@
 //! "end_to_end_exact","ms_per_frame"}`; `ms_per_frame` is `detect` alone
 //! (letterbox, network, decode, NMS), single thread, no JPEG decode.
 //!
-//! `checkpoint`: per frame the plates found and read, and the cover and material
+//! `checkpoint`: per frame the plates found (their boxes in the CSV) and read, and the cover and material
 //! of the highest-scoring load box; cover accuracy with the labels mapped
 //! covered → tarped, partially_covered → partial, uncovered → open, empty → empty.
 //! The readings that are GA 36 plates are the ones a checkpoint would report;
@@ -436,6 +436,9 @@ struct CheckpointRow<'a> {
     want_plate: &'a str,
     plates_found: usize,
     plates_read: String,
+    /// Each found plate's box and score, in the order of `plates_read`: where to
+    /// look in the frame when a reading is wrong.
+    plate_boxes: String,
     /// The readings a checkpoint would keep (GA 36 plates).
     plates_reported: String,
     plate_read_ok: bool,
@@ -464,14 +467,13 @@ pub struct CheckpointSummary {
     ms_per_frame: f64,
 }
 
-/// What the checkpoint evaluation sees in one frame: plates found, their texts,
-/// the best load box and its classification.
-type Perceived = (
-    usize,
-    Vec<String>,
-    Option<models::Region>,
-    Option<models::CargoRead>,
-);
+/// What the checkpoint evaluation sees in one frame: each plate found with its
+/// reading, and the best load box with its classification.
+struct Perceived {
+    plates: Vec<(models::PlateBox, String)>,
+    load: Option<models::Region>,
+    cargo: Option<models::CargoRead>,
+}
 
 fn perceive(
     detector: &PlateDetector,
@@ -480,17 +482,29 @@ fn perceive(
     frame: &image::RgbImage,
 ) -> Result<Perceived, models::Error> {
     let dets = detector.detect(frame)?;
-    let texts: Vec<String> = dets
+    let plates = dets
         .plates
         .iter()
-        .map(|p| read_detected_plate(detector, reader, frame, p).map(|d| d.read.text))
+        .map(|p| read_detected_plate(detector, reader, frame, p).map(|d| (p.clone(), d.read.text)))
         .collect::<Result<_, _>>()?;
     // The contract's choice without a plate-to-vehicle link: the best load box.
     let load = dets.loads.first().copied();
     let cargo = load
         .map(|ld| classifier.classify_box(frame, &ld.bbox))
         .transpose()?;
-    Ok((dets.plates.len(), texts, load, cargo))
+    Ok(Perceived {
+        plates,
+        load,
+        cargo,
+    })
+}
+
+/// A box in frame pixels with its score, as the CSV and the report print it.
+fn box_text(b: &models::BBox, score: f32) -> String {
+    format!(
+        "{:.0} {:.0} {:.0} {:.0} ({:.2})",
+        b.x1, b.y1, b.x2, b.y2, score
+    )
 }
 
 pub fn checkpoint(dir: &Path, out: &Path, m: &ModelPaths) -> Result<CheckpointSummary> {
@@ -514,6 +528,7 @@ pub fn checkpoint(dir: &Path, out: &Path, m: &ModelPaths) -> Result<CheckpointSu
             want_plate,
             plates_found: 0,
             plates_read: String::new(),
+            plate_boxes: String::new(),
             plates_reported: String::new(),
             plate_read_ok: false,
             want_cover: want_cover
@@ -537,30 +552,30 @@ pub fn checkpoint(dir: &Path, out: &Path, m: &ModelPaths) -> Result<CheckpointSu
                 let took = start.elapsed().as_secs_f64() * 1e3;
                 match result {
                     Err(e) => row.error = format!("models failed: {e}"),
-                    Ok((n, texts, load, cargo)) => {
+                    Ok(seen) => {
                         ms += took;
                         runs += 1;
                         row.ms = Some(took);
+                        let n = seen.plates.len();
                         row.plates_found = n;
                         found += usize::from(n > 0);
-                        row.plate_read_ok =
-                            !want_plate.is_empty() && texts.iter().any(|t| t == want_plate);
+                        let texts: Vec<&str> =
+                            seen.plates.iter().map(|(_, t)| t.as_str()).collect();
+                        row.plate_read_ok = !want_plate.is_empty() && texts.contains(&want_plate);
                         read_ok += usize::from(row.plate_read_ok);
                         row.plates_read = texts.join(";");
-                        let kept: Vec<&str> = texts
+                        row.plate_boxes = seen
+                            .plates
                             .iter()
-                            .map(String::as_str)
-                            .filter(|t| is_plate(t))
-                            .collect();
+                            .map(|(p, _)| box_text(&p.bbox, p.score))
+                            .collect::<Vec<_>>()
+                            .join(";");
+                        let kept: Vec<&str> = texts.into_iter().filter(|t| is_plate(t)).collect();
                         reported += kept.len();
                         reported_other += kept.iter().filter(|t| **t != want_plate).count();
                         row.plates_reported = kept.join(";");
-                        if let (Some(ld), Some(c)) = (load, cargo) {
-                            let b = ld.bbox;
-                            row.load_box = format!(
-                                "{:.0} {:.0} {:.0} {:.0} ({:.2})",
-                                b.x1, b.y1, b.x2, b.y2, ld.score
-                            );
+                        if let (Some(ld), Some(c)) = (seen.load, seen.cargo) {
+                            row.load_box = box_text(&ld.bbox, ld.score);
                             row.cover = c.cover.to_string();
                             row.material = c.material.to_string();
                             row.cover_confidence = Some(c.cover_confidence);
