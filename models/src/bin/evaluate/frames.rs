@@ -25,9 +25,10 @@
 //! "end_to_end_exact","ms_per_frame"}`; `ms_per_frame` is `detect` alone
 //! (letterbox, network, decode, NMS), single thread, no JPEG decode.
 //!
-//! `checkpoint`: per frame the plates found (their boxes in the CSV) and read, and the cover and material
-//! of the highest-scoring load box; cover accuracy with the labels mapped
-//! covered → tarped, partially_covered → partial, uncovered → open, empty → empty.
+//! `checkpoint`: per frame the plates found (their boxes in the CSV) and read,
+//! and the cover and material of the highest-scoring load box; cover accuracy
+//! with the labels mapped covered → tarped, partially_covered → partial,
+//! uncovered → open, empty → empty.
 //! The readings that are GA 36 plates are the ones a checkpoint would report;
 //! `plates_reported_other` counts those that are not the frame's labelled plate
 //! (a misread that names another vehicle, or a plate of an unlabelled vehicle).
