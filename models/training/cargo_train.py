@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from cargo_model import CargoClassifier
+from from_onnx import train_with_frozen_bn
 from scene_synth import COVERS, MATERIALS
 
 torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "1")))
@@ -48,16 +49,6 @@ def aug(x, rng):
     return np.clip(x, 0, 255)
 
 
-def train_mode(model, freeze_bn=False):
-    """Training mode; with freeze_bn the batch norms stay in eval mode (a net
-    rebuilt from ONNX by detector_from_onnx.py --cargo has no statistics to update)."""
-    model.train()
-    if freeze_bn:
-        for mod in model.modules():
-            if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
-                mod.eval()
-
-
 def evaluate(model, X, C, M, freeze_bn=False):
     model.eval()
     with torch.no_grad():
@@ -66,7 +57,7 @@ def evaluate(model, X, C, M, freeze_bn=False):
             x = torch.from_numpy(X[i:i + 256].astype(np.float32).transpose(0, 3, 1, 2) / 255.0)
             c, m = model(x)
             pc.append(c.argmax(1).numpy()); pm.append(m.argmax(1).numpy())
-    train_mode(model, freeze_bn)
+    train_with_frozen_bn(model, freeze_bn)
     pc, pm = np.concatenate(pc), np.concatenate(pm)
     return float((pc == C).mean() * 100), float((pm == M).mean() * 100)
 
@@ -102,7 +93,7 @@ def main():
     elif a.init:
         model.load_state_dict(torch.load(a.init, map_location="cpu")["model"])
         print(f"initialised from {a.init}", flush=True)
-    train_mode(model, a.freeze_bn)
+    train_with_frozen_bn(model, a.freeze_bn)
     t0 = time.time()
     lc = lm = 0
     while step < a.steps:

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from detector_model import IN_H, IN_W, PLATE_STRIDE, REGION_STRIDE, PlateDetector
+from from_onnx import train_with_frozen_bn
 
 torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "1")))
 
@@ -310,7 +311,8 @@ def main():
     only = tuple(f"{p}." for p in a.train_only.split(",") if p)
     for name, prm in model.named_parameters():
         prm.requires_grad_(not only or name.startswith(only))
-    opt = torch.optim.AdamW([prm for prm in model.parameters() if prm.requires_grad], lr=a.lr, weight_decay=1e-4)
+    trainable = [prm for prm in model.parameters() if prm.requires_grad]
+    opt = torch.optim.AdamW(trainable, lr=a.lr, weight_decay=1e-4)
     step = 0
     ck = os.path.join(out, "last.pt")
     if a.resume and os.path.exists(ck):
@@ -332,11 +334,7 @@ def main():
     extras = [(Shards(os.path.join(d, "shard_*.pkl"), rng), f) for d, f in zip(dirs, fracs)]
     print(f"{len(shards.items)} scenes in {len(shards.seen)} shards" +
           "".join(f"; {len(ex.items)} scenes from {d} ({f:.0%} of samples)" for d, (ex, f) in zip(dirs, extras)), flush=True)
-    model.train()
-    if a.freeze_bn:
-        for mod in model.modules():
-            if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
-                mod.eval()
+    train_with_frozen_bn(model, a.freeze_bn)
     t0 = time.time()
     agg = {}
     while step < a.steps:
@@ -349,7 +347,7 @@ def main():
         loss, parts = det_loss(p, r, t)
         opt.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_([prm for prm in model.parameters() if prm.requires_grad], 5.0)
+        torch.nn.utils.clip_grad_norm_(trainable, 5.0)
         opt.step()
         step += 1
         for k, v in parts.items():

@@ -31,6 +31,17 @@ from export_graph import _TAP
 from model import PlateReader
 
 
+def train_with_frozen_bn(model: torch.nn.Module, freeze: bool = True) -> None:
+    """Training mode; with `freeze` every batch norm stays in eval mode. A net
+    rebuilt from ONNX (here, or by detector_from_onnx.py) has no batch statistics
+    to update: train.py, detector_train.py and cargo_train.py --freeze-bn."""
+    model.train()
+    if freeze:
+        for mod in model.modules():
+            if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
+                mod.eval()
+
+
 def _identity_bn(bn: torch.nn.modules.batchnorm._BatchNorm, bias: np.ndarray):
     bn.weight.data.fill_(1.0)
     bn.running_mean.zero_()

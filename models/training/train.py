@@ -26,6 +26,7 @@ import torch.nn.functional as F
 import preprocess as pp
 from augment import augment, augment_real
 from evaluate import load_labels_dir, read, score, synthetic_holdout
+from from_onnx import train_with_frozen_bn
 from model import PlateReader
 from render import ALPHABET, COLORS, LAYOUTS, PROVINCES, random_plate
 
@@ -160,11 +161,7 @@ def main():
     hold_imgs = [it["img"] for it in hold]
 
     for ep in range(start_epoch, a.epochs):
-        model.train()
-        if a.freeze_bn:
-            for mod in model.modules():
-                if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
-                    mod.eval()
+        train_with_frozen_bn(model, a.freeze_bn)
         ds = Stream(a.seed, ep, real if ep >= a.real_from_epoch else None, a.real_frac, a.batch, a.steps)
         dl = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=a.workers,
                                          worker_init_fn=lambda _: torch.set_num_threads(1))
