@@ -8,17 +8,18 @@
 //! Every plate box is read once, or again when its ends move or its reading is
 //! unsure ([`models::read_detected_plate`]: the detector's cut, one with the
 //! plate's ends found from its colour, and further margins; the best-ranked
-//! reading kept). One [`Detection`] per vehicle box: its plate is the plate
-//! nearest the box among those whose centre lies in its reach, preferring a
-//! reading the reader confirms as a plate ([`models::PlateRead::confirms_plate`])
-//! — the lettering on a cab's signboard can outscore the plate below it. Its load
-//! is the load box that lies most inside it (the contract's "the one that
-//! overlaps the vehicle whose plate was read"). A plate outside every vehicle box
-//! (vehicle cut by the frame edge) still makes a detection, anchored on the
-//! plate, when its reading confirms a plate: on its own, a box read as two or
-//! three characters is lettering or a lamp, and would start a passage of no
-//! vehicle. A vehicle without a load box gets no cargo
-//! read: an unknown cover state, never a guess.
+//! reading kept). The boxes are put together by [`models::scene::assemble`], so
+//! `evaluate` sees the same choices. One [`Detection`] per vehicle box: its plate
+//! is the plate nearest the box among those whose centre lies in its reach,
+//! preferring a reading the reader confirms as a plate
+//! ([`models::PlateRead::confirms_plate`]) — the lettering on a cab's signboard
+//! can outscore the plate below it. Its load is the load box that lies most
+//! inside it (the contract's "the one that overlaps the vehicle whose plate was
+//! read"). A plate outside every vehicle box (vehicle cut by the frame edge)
+//! still makes a detection, anchored on the plate, when its reading confirms a
+//! plate: on its own, a box read as two or three characters is lettering or a
+//! lamp, and would start a passage of no vehicle. A vehicle without a load box
+//! gets no cargo read: an unknown cover state, never a guess.
 
 use std::path::Path;
 
@@ -28,10 +29,6 @@ use models::{CargoClassifier, Detections, PlateDetector, PlateReader};
 
 use crate::pipeline::{Perception, PerceptionError};
 use crate::track::{BBox, CargoObservation, Detection, PlateObservation};
-
-/// A load box counts as a vehicle's when at least this share of it lies inside
-/// the vehicle box.
-const LOAD_INSIDE_VEHICLE: f32 = 0.5;
 
 /// Plate detector + plate reader + cargo classifier, ready to run.
 #[derive(Debug)]
@@ -144,41 +141,29 @@ impl Perception for ModelPerception {
             self.dets = dets;
             return Err(PerceptionError::Model(e.to_string()));
         }
-        drop_nested(&mut dets.vehicles);
         let mut reads: Vec<Option<(PlateObservation, bool)>> = dets
             .plates
             .iter()
             .map(|p| self.read_plate(frame, p))
             .collect();
-        for vehicle in &dets.vehicles {
-            let reading = |k: usize| reads[k].as_ref().map(|(_, whole)| *whole);
-            let plate = plate_of(&vehicle.bbox, &dets.plates, reading)
-                .and_then(|k| reads[k].take())
-                .map(|(obs, _)| obs);
-            let load = dets
-                .loads
-                .iter()
-                .map(|l| {
-                    (
-                        l,
-                        l.bbox.intersection(&vehicle.bbox) / l.bbox.area().max(1e-6),
-                    )
-                })
-                .filter(|(_, inside)| *inside >= LOAD_INSIDE_VEHICLE)
-                .max_by(|a, b| a.1.total_cmp(&b.1).then(a.0.score.total_cmp(&b.0.score)))
-                .map(|(l, _)| l);
+        let readings: Vec<Option<bool>> = reads
+            .iter()
+            .map(|r| r.as_ref().map(|(_, whole)| *whole))
+            .collect();
+        let scene = models::scene::assemble(&dets.vehicles, &dets.plates, &dets.loads, &readings);
+        for part in &scene.vehicles {
             out.push(Detection {
-                vehicle: Some(bbox(&vehicle.bbox)),
-                score: vehicle.score,
-                plate,
-                cargo: load.and_then(|l| self.classify(frame, &l.bbox)),
+                vehicle: Some(bbox(&part.vehicle.bbox)),
+                score: part.vehicle.score,
+                plate: part.plate.and_then(|k| reads[k].take()).map(|(obs, _)| obs),
+                cargo: part.load.and_then(|l| self.classify(frame, &l.bbox)),
             });
         }
-        for (plate, read) in dets.plates.iter().zip(reads) {
-            if let Some((obs, true)) = read {
+        for &k in &scene.lone_plates {
+            if let Some((obs, _)) = reads[k].take() {
                 out.push(Detection {
                     vehicle: None,
-                    score: plate.score,
+                    score: dets.plates[k].score,
                     plate: Some(obs),
                     cargo: None,
                 });
@@ -187,68 +172,6 @@ impl Perception for ModelPerception {
         self.dets = dets;
         Ok(())
     }
-}
-
-/// Which of the frame's plates (by descending score) is the vehicle's:
-/// `reading(k)` is `None` for a plate already taken or read as nothing, else
-/// whether its reading confirms a plate. Among the plates whose centre lies in the
-/// vehicle's reach, a confirmed reading first, then the nearest, then the best
-/// scored.
-fn plate_of(
-    vehicle: &models::BBox,
-    plates: &[models::PlateBox],
-    reading: impl Fn(usize) -> Option<bool>,
-) -> Option<usize> {
-    let reach = plate_reach(vehicle);
-    (0..plates.len())
-        .filter_map(|k| Some((k, reading(k)?)))
-        .filter(|(k, _)| reach.contains(plates[*k].bbox.center()))
-        .min_by(|(a, whole_a), (b, whole_b)| {
-            whole_b.cmp(whole_a).then(
-                gap_to(vehicle, &plates[*a].bbox).total_cmp(&gap_to(vehicle, &plates[*b].bbox)),
-            )
-        })
-        .map(|(k, _)| k)
-}
-
-/// Drops a vehicle box lying mostly inside a higher-scored one. IoU-based NMS keeps
-/// both when the detector boxes a truck's cab and the whole truck: they overlap
-/// little by IoU but are one vehicle, and two boxes would make two passages.
-fn drop_nested(vehicles: &mut Vec<models::Region>) {
-    const INSIDE: f32 = 0.7;
-    let mut kept: Vec<models::Region> = Vec::with_capacity(vehicles.len());
-    // `vehicles` is by descending score.
-    for v in vehicles.drain(..) {
-        let nested = kept.iter().any(|k| {
-            let smaller = v.bbox.area().min(k.bbox.area()).max(1e-6);
-            v.bbox.intersection(&k.bbox) / smaller >= INSIDE
-        });
-        if !nested {
-            kept.push(v);
-        }
-    }
-    *vehicles = kept;
-}
-
-/// Where a vehicle's plate may be: its box, widened by 15 % on each side and
-/// lengthened by 30 % downwards, because the detector's vehicle boxes tend to stop
-/// short of the bumper where the plate hangs.
-fn plate_reach(v: &models::BBox) -> models::BBox {
-    let (w, h) = (v.width(), v.height());
-    models::BBox {
-        x1: v.x1 - 0.15 * w,
-        y1: v.y1,
-        x2: v.x2 + 0.15 * w,
-        y2: v.y2 + 0.3 * h,
-    }
-}
-
-/// How far the plate's centre lies outside the vehicle's box (0 inside).
-fn gap_to(v: &models::BBox, plate: &models::BBox) -> f32 {
-    let c = plate.center();
-    let dx = (v.x1 - c.x).max(c.x - v.x2).max(0.0);
-    let dy = (v.y1 - c.y).max(c.y - v.y2).max(0.0);
-    dx.hypot(dy)
 }
 
 fn bbox(b: &models::BBox) -> BBox {
@@ -295,87 +218,6 @@ mod tests {
 
     fn json<T: serde::Serialize>(v: &T) -> String {
         serde_json::to_string(v).unwrap()
-    }
-
-    fn region(x1: f32, y1: f32, x2: f32, y2: f32, score: f32) -> models::Region {
-        models::Region {
-            bbox: models::BBox { x1, y1, x2, y2 },
-            score,
-        }
-    }
-
-    #[test]
-    fn a_box_inside_a_better_one_is_the_same_vehicle_but_a_neighbour_is_not() {
-        let mut v = vec![
-            region(100.0, 100.0, 500.0, 600.0, 0.9),
-            region(150.0, 120.0, 450.0, 350.0, 0.8), // the cab of the same truck
-            region(520.0, 100.0, 900.0, 600.0, 0.7), // the next lane
-        ];
-        drop_nested(&mut v);
-        assert_eq!(v.len(), 2);
-        assert_eq!(v[1].bbox.x1, 520.0);
-    }
-
-    #[test]
-    fn a_plate_just_below_a_short_vehicle_box_is_its_plate() {
-        let v = models::BBox {
-            x1: 100.0,
-            y1: 100.0,
-            x2: 500.0,
-            y2: 500.0,
-        };
-        let below = models::BBox {
-            x1: 260.0,
-            y1: 520.0,
-            x2: 340.0,
-            y2: 545.0,
-        };
-        let far = models::BBox {
-            x1: 260.0,
-            y1: 700.0,
-            x2: 340.0,
-            y2: 725.0,
-        };
-        assert!(plate_reach(&v).contains(below.center()));
-        assert!(!plate_reach(&v).contains(far.center()));
-        assert!(gap_to(&v, &below) > 0.0 && gap_to(&v, &v) == 0.0);
-    }
-
-    #[test]
-    fn a_vehicle_takes_the_plate_its_reader_confirms_over_lettering() {
-        let b = |x1, y1, x2, y2| models::BBox { x1, y1, x2, y2 };
-        let plate = |bbox: models::BBox, score| models::PlateBox {
-            bbox,
-            corners: [models::Point { x: 0.0, y: 0.0 }; 4],
-            double_row: false,
-            score,
-        };
-        let truck = b(100.0, 100.0, 500.0, 500.0);
-        let plates = [
-            plate(b(200.0, 150.0, 400.0, 190.0), 0.9), // the cab's signboard
-            plate(b(260.0, 460.0, 340.0, 485.0), 0.7), // the plate on the bumper
-            plate(b(900.0, 460.0, 980.0, 485.0), 0.8), // another vehicle's
-        ];
-        let plate_of = |truck: &models::BBox, plates: &[models::PlateBox], r: &[Option<bool>]| {
-            plate_of(truck, plates, |k| r.get(k).copied().flatten())
-        };
-        // The signboard read as a few characters, the plate as a whole one.
-        assert_eq!(
-            plate_of(&truck, &plates, &[Some(false), Some(true), Some(true)]),
-            Some(1)
-        );
-        // Both whole, or both partial: the nearer (both inside), then the better.
-        assert_eq!(
-            plate_of(&truck, &plates, &[Some(true), Some(true), Some(true)]),
-            Some(0)
-        );
-        assert_eq!(
-            plate_of(&truck, &plates, &[Some(false), Some(false), None]),
-            Some(0)
-        );
-        // Taken or unread plates are not offered; one out of reach never is.
-        assert_eq!(plate_of(&truck, &plates, &[None, None, Some(true)]), None);
-        assert_eq!(plate_of(&truck, &plates, &[None, Some(false)]), Some(1));
     }
 
     #[test]

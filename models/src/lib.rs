@@ -47,6 +47,8 @@ pub mod preprocess;
 pub mod read_detected;
 /// Load once, pin, optimise; one run state per network, renewed after a panic.
 mod runtime;
+/// A frame's boxes put together: each vehicle with its plate and load, lone plates, lettering.
+pub mod scene;
 
 pub use cargo_classifier::{CargoClassifier, CargoClassifierSpec, CargoRead, Cover, Material};
 pub use manifest::{DoubleRow, ManifestError, PlateColor, PlateLayout, PlateReaderSpec};

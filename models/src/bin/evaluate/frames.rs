@@ -15,9 +15,10 @@
 //! the reader confirms as plates ([`models::PlateRead::confirms_plate`]: at least
 //! [`models::MIN_WHOLE_PLATE_CHARS`] characters, each after the province read
 //! with at least [`models::MIN_CONFIRMING_CHAR_CONFIDENCE`]), matched anew among
-//! themselves, and the `reported_*` ones only the boxes whose reading is a GA 36 plate
-//! (`hub::api::PlateText`): the checkpoint drops every other reading, so these
-//! are the plates a checkpoint would report. The CSV has a row per labelled
+//! themselves, and the `reported_*` ones only the boxes a checkpoint would report:
+//! those it passes on ([`models::scene::assemble`]: each vehicle's plate, and the
+//! confirmed plates of no vehicle) whose reading is a GA 36 plate
+//! (`hub::api::PlateText`; the checkpoint drops every other reading). The CSV has a row per labelled
 //! plate (`tp` or `miss`) and per unmatched box (`fp`), with its reading.
 //! JSON: `{"n_frames","n_plates","tp","pred","recall","precision","confirmed_tp",
 //! "confirmed","confirmed_recall","confirmed_precision","reported_tp",
@@ -29,7 +30,8 @@
 //! and the cover and material of the highest-scoring load box; cover accuracy
 //! with the labels mapped covered → tarped, partially_covered → partial,
 //! uncovered → open, empty → empty.
-//! The readings that are GA 36 plates are the ones a checkpoint would report;
+//! The readings a checkpoint would report are the GA 36 plates among the plates it
+//! passes on, as in `frames`;
 //! `plates_reported_other` counts those that are not the frame's labelled plate
 //! (a misread that names another vehicle, or a plate of an unlabelled vehicle).
 //! JSON: `{"n","plate_found","plates_readable","plates_read","plates_reported",
@@ -152,6 +154,9 @@ struct FrameRow<'a> {
     valid: bool,
     /// The reader confirms the box as a plate ([`PlateRead::confirms_plate`]).
     confirmed: bool,
+    /// The checkpoint passes the box on ([`models::scene::assemble`]): a
+    /// vehicle's plate, or a confirmed plate of no vehicle.
+    passed_on: bool,
     /// The reading kept is of the plate with its ends refined
     /// ([`models::read_detected_plate`]).
     refined: bool,
@@ -196,6 +201,25 @@ pub struct FramesSummary {
 /// A reading the checkpoint would keep: a GA 36 plate number.
 fn is_plate(text: &str) -> bool {
     hub::api::PlateText::parse(text).is_ok()
+}
+
+/// Which plates of the frame the checkpoint passes on ([`models::scene::assemble`]:
+/// the vehicles' plates and the confirmed plates of no vehicle), from their
+/// readings (`None`: unreadable).
+fn passed_on(dets: &models::Detections, reads: &[Option<&PlateRead>]) -> Vec<bool> {
+    let readings: Vec<Option<bool>> = reads
+        .iter()
+        .map(|r| {
+            r.filter(|r| !r.text.is_empty())
+                .map(PlateRead::confirms_plate)
+        })
+        .collect();
+    let scene = models::scene::assemble(&dets.vehicles, &dets.plates, &dets.loads, &readings);
+    let mut passed_on = vec![false; dets.plates.len()];
+    for k in scene.plates() {
+        passed_on[k] = true;
+    }
+    passed_on
 }
 
 /// Greedy matching by descending score: each prediction takes the unmatched
@@ -260,6 +284,7 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
             valid: false,
             exact: false,
             confirmed: false,
+            passed_on: false,
             refined: false,
             margin: None,
             read_confidence: None,
@@ -336,6 +361,7 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
             .collect();
         confirmed += confirmed_boxes.len();
         confirmed_tp += match_boxes(&confirmed_boxes, &truths, 0.5).len();
+        let passed_on = passed_on(&dets, &reads);
         let row = |p: usize, outcome, truth, exact, iou| {
             let plate = &dets.plates[p];
             let read = reads[p];
@@ -343,6 +369,7 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
             FrameRow {
                 valid: is_plate(&text),
                 confirmed: confirmed_by_read[p],
+                passed_on: passed_on[p],
                 refined: detected[p].as_ref().is_some_and(|d| d.refined),
                 margin: detected[p].as_ref().map(|d| d.margin[0]),
                 read: text,
@@ -374,13 +401,13 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
             let ok = !truth.is_empty() && text == truth;
             exact += usize::from(ok);
             let r = row(p, "tp", truth, ok, Some(dets.plates[p].bbox.iou(b)));
-            reported_tp += usize::from(r.valid);
-            reported += usize::from(r.valid);
+            reported_tp += usize::from(r.valid && r.passed_on);
+            reported += usize::from(r.valid && r.passed_on);
             csv_out.serialize(r)?;
         }
         for p in (0..dets.plates.len()).filter(|p| !pairs.iter().any(|(pp, _)| pp == p)) {
             let r = row(p, "fp", "", false, None);
-            reported += usize::from(r.valid);
+            reported += usize::from(r.valid && r.passed_on);
             csv_out.serialize(r)?;
         }
     }
@@ -440,7 +467,8 @@ struct CheckpointRow<'a> {
     /// Each found plate's box and score, in the order of `plates_read`: where to
     /// look in the frame when a reading is wrong.
     plate_boxes: String,
-    /// The readings a checkpoint would keep (GA 36 plates).
+    /// The readings a checkpoint would report: GA 36 plates among those it passes
+    /// on ([`models::scene::assemble`]).
     plates_reported: String,
     plate_read_ok: bool,
     want_cover: String,
@@ -469,9 +497,11 @@ pub struct CheckpointSummary {
 }
 
 /// What the checkpoint evaluation sees in one frame: each plate found with its
-/// reading, and the best load box with its classification.
+/// reading and whether the checkpoint passes it on, and the best load box with
+/// its classification.
 struct Perceived {
     plates: Vec<(models::PlateBox, String)>,
+    passed_on: Vec<bool>,
     load: Option<models::Region>,
     cargo: Option<models::CargoRead>,
 }
@@ -483,11 +513,18 @@ fn perceive(
     frame: &image::RgbImage,
 ) -> Result<Perceived, models::Error> {
     let dets = detector.detect(frame)?;
+    let reads: Vec<PlateRead> = dets
+        .plates
+        .iter()
+        .map(|p| read_detected_plate(detector, reader, frame, p).map(|d| d.read))
+        .collect::<Result<_, _>>()?;
+    let passed_on = passed_on(&dets, &reads.iter().map(Some).collect::<Vec<_>>());
     let plates = dets
         .plates
         .iter()
-        .map(|p| read_detected_plate(detector, reader, frame, p).map(|d| (p.clone(), d.read.text)))
-        .collect::<Result<_, _>>()?;
+        .cloned()
+        .zip(reads.into_iter().map(|r| r.text))
+        .collect();
     // The contract's choice without a plate-to-vehicle link: the best load box.
     let load = dets.loads.first().copied();
     let cargo = load
@@ -495,6 +532,7 @@ fn perceive(
         .transpose()?;
     Ok(Perceived {
         plates,
+        passed_on,
         load,
         cargo,
     })
@@ -571,7 +609,12 @@ pub fn checkpoint(dir: &Path, out: &Path, m: &ModelPaths) -> Result<CheckpointSu
                             .map(|(p, _)| box_text(&p.bbox, p.score))
                             .collect::<Vec<_>>()
                             .join(";");
-                        let kept: Vec<&str> = texts.into_iter().filter(|t| is_plate(t)).collect();
+                        let kept: Vec<&str> = texts
+                            .into_iter()
+                            .zip(&seen.passed_on)
+                            .filter(|(t, passed_on)| **passed_on && is_plate(t))
+                            .map(|(t, _)| t)
+                            .collect();
                         reported += kept.len();
                         reported_other += kept.iter().filter(|t| **t != want_plate).count();
                         row.plates_reported = kept.join(";");
