@@ -53,8 +53,8 @@ impl Scene {
 ///
 /// Each vehicle, best first, takes the plate nearest its box among those in its
 /// reach ([`plate_reach`]), a confirmed reading first: the lettering on a cab's
-/// signboard can outscore the plate below it. Its load is the load box that lies
-/// most inside it. A plate no vehicle took is a lone plate when its reading
+/// signboard can outscore the plate below it. Its load is the best-scored load
+/// box lying mostly inside it. A plate no vehicle took is a lone plate when its reading
 /// confirms a plate.
 pub fn assemble(
     vehicles: &[Region],
@@ -128,14 +128,20 @@ pub fn plate_of(
         .map(|(k, _)| k)
 }
 
-/// The load box lying most inside the vehicle (at least
-/// [`LOAD_INSIDE_VEHICLE`] of it), the better scored among equals.
+/// The best-scored of the load boxes that are the vehicle's (at least
+/// [`LOAD_INSIDE_VEHICLE`] of the box inside it), the one lying more inside it
+/// among equals. The share inside says whose a load is; which of a vehicle's
+/// loads is its bed is the detector's call. Preferring the one lying most
+/// inside took, on real frame 02342, a box over the cab (0.38, read partial)
+/// over the bed's (0.40, open, straddling the vehicle box's top); on 600
+/// synthetic gantry scenes it chose differently for 11 of 622 vehicles, and
+/// the best-scored boxes matched 3 more labelled loads.
 pub fn load_of<'a>(vehicle: &BBox, loads: &'a [Region]) -> Option<&'a Region> {
     loads
         .iter()
         .map(|l| (l, l.bbox.intersection(vehicle) / l.bbox.area().max(1e-6)))
         .filter(|(_, inside)| *inside >= LOAD_INSIDE_VEHICLE)
-        .max_by(|a, b| a.1.total_cmp(&b.1).then(a.0.score.total_cmp(&b.0.score)))
+        .max_by(|a, b| a.0.score.total_cmp(&b.0.score).then(a.1.total_cmp(&b.1)))
         .map(|(l, _)| l)
 }
 
@@ -234,15 +240,19 @@ mod tests {
         assert_eq!(plate_of(&truck, &plates, &[None, Some(false)]), Some(1));
     }
 
+    /// The truck and loads of real frame 02342 (frame pixels), and a load of the
+    /// next lane.
     #[test]
-    fn a_vehicle_takes_the_load_lying_most_inside_it() {
-        let truck = b(100.0, 100.0, 500.0, 600.0);
+    fn a_vehicle_takes_the_best_scored_of_its_loads() {
+        let truck = b(685.0, 155.0, 1692.0, 1507.0);
         let loads = [
-            region(b(400.0, 50.0, 900.0, 300.0), 0.9), // mostly the next lane's
-            region(b(120.0, 90.0, 480.0, 300.0), 0.5),
+            region(b(1500.0, 50.0, 2600.0, 600.0), 0.9), // mostly the next lane's
+            region(b(860.0, 213.0, 1544.0, 902.0), 0.38), // over the cab, wholly inside
+            region(b(840.0, 72.0, 1554.0, 496.0), 0.40), // the bed, its top outside
         ];
-        assert_eq!(load_of(&truck, &loads), Some(&loads[1]));
-        assert_eq!(load_of(&b(1000.0, 0.0, 1200.0, 200.0), &loads), None);
+        assert_eq!(load_of(&truck, &loads), Some(&loads[2]));
+        assert_eq!(load_of(&truck, &loads[..2]), Some(&loads[1]));
+        assert_eq!(load_of(&b(3000.0, 0.0, 3200.0, 200.0), &loads), None);
     }
 
     /// The truck of checkpoint frame 00001 (frame pixels), whose cab's "Produced

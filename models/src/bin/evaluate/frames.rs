@@ -27,7 +27,8 @@
 //! (letterbox, network, decode, NMS), single thread, no JPEG decode.
 //!
 //! `checkpoint`: per frame the plates found (their boxes in the CSV) and read,
-//! and the cover and material of the highest-scoring load box; cover accuracy
+//! and the cover and material of the load of the best-scored vehicle that has
+//! one (the checkpoint classifies only a vehicle's load); cover accuracy
 //! with the labels mapped covered → tarped, partially_covered → partial,
 //! uncovered → open, empty → empty.
 //! The readings a checkpoint would report are the GA 36 plates among the plates it
@@ -203,10 +204,9 @@ fn is_plate(text: &str) -> bool {
     hub::api::PlateText::parse(text).is_ok()
 }
 
-/// Which plates of the frame the checkpoint passes on ([`models::scene::assemble`]:
-/// the vehicles' plates and the confirmed plates of no vehicle), from their
-/// readings (`None`: unreadable).
-fn passed_on(dets: &models::Detections, reads: &[Option<&PlateRead>]) -> Vec<bool> {
+/// The frame put together as the checkpoint does ([`models::scene::assemble`]),
+/// from the plates' readings (`None`: unreadable).
+fn scene_of(dets: &models::Detections, reads: &[Option<&PlateRead>]) -> models::scene::Scene {
     let readings: Vec<Option<bool>> = reads
         .iter()
         .map(|r| {
@@ -214,8 +214,13 @@ fn passed_on(dets: &models::Detections, reads: &[Option<&PlateRead>]) -> Vec<boo
                 .map(PlateRead::confirms_plate)
         })
         .collect();
-    let scene = models::scene::assemble(&dets.vehicles, &dets.plates, &dets.loads, &readings);
-    let mut passed_on = vec![false; dets.plates.len()];
+    models::scene::assemble(&dets.vehicles, &dets.plates, &dets.loads, &readings)
+}
+
+/// Which of the frame's `n` plates the checkpoint passes on: the vehicles'
+/// plates and the confirmed plates of no vehicle.
+fn passed_on(scene: &models::scene::Scene, n: usize) -> Vec<bool> {
+    let mut passed_on = vec![false; n];
     for k in scene.plates() {
         passed_on[k] = true;
     }
@@ -361,7 +366,7 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
             .collect();
         confirmed += confirmed_boxes.len();
         confirmed_tp += match_boxes(&confirmed_boxes, &truths, 0.5).len();
-        let passed_on = passed_on(&dets, &reads);
+        let passed_on = passed_on(&scene_of(&dets, &reads), dets.plates.len());
         let row = |p: usize, outcome, truth, exact, iou| {
             let plate = &dets.plates[p];
             let read = reads[p];
@@ -497,8 +502,8 @@ pub struct CheckpointSummary {
 }
 
 /// What the checkpoint evaluation sees in one frame: each plate found with its
-/// reading and whether the checkpoint passes it on, and the best load box with
-/// its classification.
+/// reading and whether the checkpoint passes it on, and the load of the
+/// best-scored vehicle that has one, with its classification.
 struct Perceived {
     plates: Vec<(models::PlateBox, String)>,
     passed_on: Vec<bool>,
@@ -518,15 +523,17 @@ fn perceive(
         .iter()
         .map(|p| read_detected_plate(detector, reader, frame, p).map(|d| d.read))
         .collect::<Result<_, _>>()?;
-    let passed_on = passed_on(&dets, &reads.iter().map(Some).collect::<Vec<_>>());
+    let scene = scene_of(&dets, &reads.iter().map(Some).collect::<Vec<_>>());
+    let passed_on = passed_on(&scene, dets.plates.len());
     let plates = dets
         .plates
         .iter()
         .cloned()
         .zip(reads.into_iter().map(|r| r.text))
         .collect();
-    // The contract's choice without a plate-to-vehicle link: the best load box.
-    let load = dets.loads.first().copied();
+    // The checkpoint classifies a load only as a vehicle's: the frame's is the
+    // best-scored vehicle's that has one.
+    let load = scene.vehicles.iter().find_map(|v| v.load);
     let cargo = load
         .map(|ld| classifier.classify_box(frame, &ld.bbox))
         .transpose()?;
