@@ -90,6 +90,27 @@ def iou(a, b):
     return inter / u if u > 0 else 0.0
 
 
+def _inside(a, b):
+    """Share of box a lying inside box b."""
+    inter = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    return inter / max(1e-6, (a[2] - a[0]) * (a[3] - a[1]))
+
+
+def vehicle_load(veh, loads):
+    """The load a checkpoint classifies, as models::scene: vehicles lying 70 % or more
+    inside a better-scored one dropped; each vehicle's load is its best-scored load box
+    lying at least half inside it; the frame's is the best-scored vehicle's that has one."""
+    kept = []
+    for v in veh:  # by descending score
+        if not any(_inside(v["box"], k["box"]) >= 0.7 or _inside(k["box"], v["box"]) >= 0.7 for k in kept):
+            kept.append(v)
+    for v in kept:
+        mine = [l for l in loads if _inside(l["box"], v["box"]) >= 0.5]
+        if mine:
+            return max(mine, key=lambda l: (l["score"], _inside(l["box"], v["box"])))
+    return None
+
+
 def nms(dets, thr):
     dets = sorted(dets, key=lambda d: -d["score"])
     keep = []
@@ -405,7 +426,7 @@ def eval_checkpoint(pipe, d, verbose=True, vis=""):
         plates, veh, loads = pipe.detect(img)
         reads = [pipe.read_plate(img, p) for p in plates]
         texts = [x[0] for x in reads if x]
-        load = max(loads, key=lambda l: l["score"]) if loads else None
+        load = vehicle_load(veh, loads)
         if vis:
             draw(img, plates, veh, loads, os.path.join(vis, os.path.splitext(r["file"])[0] + ".png"))
         cls = pipe.classify(img, load["box"]) if load else None
