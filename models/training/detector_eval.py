@@ -5,7 +5,7 @@ classifier contract"):
   frame -> letterbox (bilinear/triangle resize, pad 114, top-left) -> ONNX raw heads
   -> decode (sigmoid, 3x3 local maximum, threshold) -> NMS -> un-letterbox (/ scale)
   -> plate crops rectified from the 4 corners -> plate reader ONNX (if present)
-  -> best load box -> crop -> cargo classifier ONNX
+  -> the load a checkpoint classifies (vehicle_load) -> crop -> cargo classifier ONNX
 
   python detector_eval.py --frames /work/shared/data/real/frames/dev \
       --checkpoint /work/shared/data/real/checkpoint --synthetic 200 --time --json runs/det/eval.json
