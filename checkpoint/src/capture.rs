@@ -7,7 +7,7 @@
 //! - `push` cameras have no thread: `POST /snapshot` puts their JPEGs in the slot.
 //!
 //! Frames are converted from OpenCV's BGR once, into a plain `image::RgbImage`, and
-//! handed to the pipeline through a one-frame [`Slot`]. A live camera never waits:
+//! handed to the pipeline through a one-frame [`Slot`](crate::capture::Slot). A live camera never waits:
 //! if the pipeline has not taken the previous frame, that stale frame is replaced
 //! and counted as dropped. A replay waits instead (nothing is gained by dropping
 //! recorded frames). Undecodable frames and stills are counted and skipped.

@@ -1,6 +1,6 @@
 //! The judge: rules that turn a passage into incidents (DESIGN.md step 6).
 //!
-//! Pure functions over a passage, the [`Rules`] from config and the [`ListIndex`]
+//! Pure functions over a passage, the [`Rules`](crate::config::Rules) from config and the [`ListIndex`](crate::judge::ListIndex)
 //! (whitelist and hotlist synced from the hub, kept locally so this works offline):
 //!
 //! - coal-like load visible (material `coal` with enough confidence, in a cover state

@@ -9,17 +9,17 @@
 //! unsure ([`models::read_detected_plate`]: the detector's cut, one with the
 //! plate's ends found from its colour, and further margins; the best-ranked
 //! reading kept). The boxes are put together by [`models::scene::assemble`], so
-//! `evaluate` sees the same choices. One [`Detection`] per vehicle box: its plate
+//! `evaluate` sees the same choices. One [`Detection`](crate::track::Detection) per vehicle box: its plate
 //! is the plate nearest the box among those whose centre lies in its reach,
 //! preferring a reading the reader confirms as a plate
 //! ([`models::PlateRead::confirms_plate`]) — the lettering on a cab's signboard
-//! can outscore the plate below it. Its load is the best-scored load box
-//! lying at least half inside it (the contract's "the one that overlaps the
-//! vehicle whose plate was read"). A plate outside every vehicle box (vehicle cut by the frame edge)
-//! still makes a detection, anchored on the plate, when its reading confirms a
-//! plate: on its own, a box read as two or three characters is lettering or a
-//! lamp, and would start a passage of no vehicle. A vehicle without a load box
-//! gets no cargo read: an unknown cover state, never a guess.
+//! can outscore the plate below it. Its load is the best-scored load box lying
+//! at least half inside it (the contract's "the one that overlaps the vehicle
+//! whose plate was read"). A plate outside every vehicle box (vehicle cut by the
+//! frame edge) still makes a detection, anchored on the plate, when its reading
+//! confirms a plate: on its own, a box read as two or three characters is
+//! lettering or a lamp, and would start a passage of no vehicle. A vehicle
+//! without a load box gets no cargo read: an unknown cover state, never a guess.
 
 use std::path::Path;
 

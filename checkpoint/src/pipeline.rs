@@ -1,8 +1,8 @@
 //! The pipeline: wires capture → perceive (detect → read → classify) → track →
 //! judge → store, with the uplink, retention and the local HTTP endpoint beside it.
 //!
-//! Each camera has a capture thread and a worker thread joined by a [`Slot`]; the
-//! worker owns its [`Perception`] and its [`Tracker`], so nothing on the per-frame
+//! Each camera has a capture thread and a worker thread joined by a [`Slot`](crate::capture::Slot); the
+//! worker owns its [`Perception`](crate::pipeline::Perception) and its [`Tracker`](crate::track::Tracker), so nothing on the per-frame
 //! path is shared or locked except the lists (a read lock per passage). A passage is
 //! committed to the store, durably, before the worker takes the next frame; if the
 //! store fails the worker retries rather than lose the record, and a live camera

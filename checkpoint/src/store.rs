@@ -3,7 +3,7 @@
 //!
 //! # Invariants
 //!
-//! 1. **Durable before acknowledged.** [`Store::commit`] writes a passage, its
+//! 1. **Durable before acknowledged.** [`Store::commit`](crate::store::Store::commit) writes a passage, its
 //!    incidents, its new evidence and one outbox entry for each, in ONE transaction
 //!    over all the trees, then flushes (fsync) before it returns. A crash leaves all
 //!    of a record or none of it; once `commit` has returned, a kill -9 loses nothing.

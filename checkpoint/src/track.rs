@@ -6,8 +6,8 @@
 //! last box overlaps it most (IoU ≥ `min_iou`), or, without boxes, the track whose
 //! plate reads agree; otherwise it starts a track. A track closes when its vehicle
 //! has not been seen for `gap`, or after `max_frames` (a parked truck). On closing,
-//! the plate is voted per character across frames ([`vote_plate`]), the load is
-//! voted by confidence ([`vote_cargo`]), and the frame with the best reads is kept.
+//! the plate is voted per character across frames ([`vote_plate`](crate::track::vote_plate)), the load is
+//! voted by confidence ([`vote_cargo`](crate::track::vote_cargo)), and the frame with the best reads is kept.
 
 use std::collections::HashMap;
 

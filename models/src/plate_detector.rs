@@ -4,14 +4,14 @@
 //! The contract is "The plate detector contract" in `models/README.md`; its Python
 //! reference is `training/detector_eval.py`. A detection reads, one function each:
 //!
-//! 1. [`letterbox_into`]: the frame resized (triangle filter) by
+//! 1. `letterbox_into`: the frame resized (triangle filter) by
 //!    `s = min(W / fw, H / fh)` and pasted at the top-left of a `W x H` canvas of
-//!    the pad value; it returns the [`Letterbox`] that step 5 inverts.
+//!    the pad value; it returns the `Letterbox` that step 5 inverts.
 //! 2. the network, planned once at load with its input pinned to `[1, 3, H, W]`;
-//! 3. [`decode_plates`] / [`decode_regions`]: 3x3 local maxima of the objectness
+//! 3. `decode_plates` / `decode_regions`: 3x3 local maxima of the objectness
 //!    logits above the score threshold, boxes and corners from their cell;
-//! 4. [`nms`]: greedy, per class, by descending score (`total_cmp`);
-//! 5. [`Letterbox::unletterbox`]: every coordinate divided by `s`, boxes clamped
+//! 4. `nms`: greedy, per class, by descending score (`total_cmp`);
+//! 5. `Letterbox::unletterbox`: every coordinate divided by `s`, boxes clamped
 //!    to the frame (corners are not: clamp when sampling, as [`rectify_plate`] does).
 //!
 //! A frame much larger than the input can get a second look ([`Tiling`], from the

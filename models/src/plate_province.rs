@@ -92,7 +92,7 @@ pub struct PlateProvinceSpec {
     /// The net is asked when the reader's first character has a peak
     /// probability below this (1 when the table does not say: always).
     pub consult_below: f32,
-    /// The exponent on the reader's softmax in [`combine`], in `[0, 1]` (1 when
+    /// The exponent on the reader's softmax in `combine`, in `[0, 1]` (1 when
     /// the table does not say: the plain product; 0: the net alone).
     pub reader_weight: f32,
 }

@@ -426,7 +426,7 @@ impl PlateReader {
         Ok(net.routes(&guess).then(|| Heads::routed(guess)))
     }
 
-    /// Reads several crops, in one network run per [`MAX_BATCH`] crops when the
+    /// Reads several crops, in one network run per `MAX_BATCH` crops when the
     /// network has a symbolic batch (one run each otherwise). One result per
     /// crop, in order: a bad crop fails alone.
     pub fn read_batch<C: Crop>(&self, crops: &[C]) -> Vec<Result<PlateRead, Error>> {

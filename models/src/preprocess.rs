@@ -2,16 +2,16 @@
 //!
 //! Three steps, each its own function so the geometry can be tested alone:
 //!
-//! 1. [`input_rgb`]: any `image` buffer (grey, RGBA, 16-bit, ...) becomes RGB8.
-//!    A crop up to [`DIRECT_RESIZE_LIMIT`] times the model input per axis passes
+//! 1. `input_rgb`: any `image` buffer (grey, RGBA, 16-bit, ...) becomes RGB8.
+//!    A crop up to `DIRECT_RESIZE_LIMIT` times the model input per axis passes
 //!    through untouched (borrowed when already RGB8), so it sees exactly the
 //!    contract's resize, as in training. One far larger (a whole frame passed by
 //!    mistake, a 10000x10000 upload) is first box-sampled down to at most
-//!    [`MAX_OVERSAMPLE`] times the input size ([`bounded_rgb`]), at a cost bounded
+//!    `MAX_OVERSAMPLE` times the input size (`bounded_rgb`), at a cost bounded
 //!    by the output, not the input.
-//! 2. [`resize_into`]: the contract's plain bilinear (triangle) resize to `W x H`,
+//! 2. `resize_into`: the contract's plain bilinear (triangle) resize to `W x H`,
 //!    no letterbox, written into the input tensor's slice.
-//! 3. [`join_rows`]: for a double-row plate's second pass, the two bands of the
+//! 3. `join_rows`: for a double-row plate's second pass, the two bands of the
 //!    crop resized and laid side by side, top band on the left.
 
 use std::borrow::Cow;

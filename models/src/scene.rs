@@ -51,11 +51,12 @@ impl Scene {
 /// nothing, else whether its reading confirms a plate
 /// ([`crate::PlateRead::confirms_plate`]); `vehicles` are by descending score.
 ///
-/// Each vehicle, best first, takes the plate nearest its box among those in its
-/// reach ([`plate_reach`]), a confirmed reading first: the lettering on a cab's
-/// signboard can outscore the plate below it. Its load is the best-scored load
-/// box lying mostly inside it. A plate no vehicle took is a lone plate when its reading
-/// confirms a plate.
+/// Vehicle boxes lying mostly inside a better-scored one are dropped. Each
+/// vehicle left, best first, takes the plate nearest its box among those in its
+/// reach (the box widened and lengthened downwards), a confirmed reading first:
+/// the lettering on a cab's signboard can outscore the plate below it. Its load
+/// is the best-scored load box lying at least half inside it. A plate no
+/// vehicle took is a lone plate when its reading confirms a plate.
 pub fn assemble(
     vehicles: &[Region],
     plates: &[PlateBox],
@@ -92,7 +93,7 @@ pub fn assemble(
 /// IoU-based NMS keeps both when the detector boxes a truck's cab and the whole
 /// truck: they overlap little by IoU but are one vehicle, and two boxes would
 /// make two passages. `vehicles` are by descending score.
-pub fn drop_nested(vehicles: &[Region]) -> Vec<Region> {
+fn drop_nested(vehicles: &[Region]) -> Vec<Region> {
     let mut kept: Vec<Region> = Vec::with_capacity(vehicles.len());
     for v in vehicles {
         let nested = kept.iter().any(|k| {
@@ -111,7 +112,7 @@ pub fn drop_nested(vehicles: &[Region]) -> Vec<Region> {
 /// whether its reading confirms a plate. Among the plates whose centre lies in the
 /// vehicle's reach, a confirmed reading first, then the nearest, then the best
 /// scored.
-pub fn plate_of(
+fn plate_of(
     vehicle: &BBox,
     plates: &[PlateBox],
     reading: impl Fn(usize) -> Option<bool>,
@@ -136,7 +137,7 @@ pub fn plate_of(
 /// over the bed's (0.40, open, straddling the vehicle box's top); on 600
 /// synthetic gantry scenes it chose differently for 11 of 622 vehicles, and
 /// the best-scored boxes matched 3 more labelled loads.
-pub fn load_of<'a>(vehicle: &BBox, loads: &'a [Region]) -> Option<&'a Region> {
+fn load_of<'a>(vehicle: &BBox, loads: &'a [Region]) -> Option<&'a Region> {
     loads
         .iter()
         .map(|l| (l, l.bbox.intersection(vehicle) / l.bbox.area().max(1e-6)))
@@ -148,7 +149,7 @@ pub fn load_of<'a>(vehicle: &BBox, loads: &'a [Region]) -> Option<&'a Region> {
 /// Where a vehicle's plate may be: its box, widened by 15 % on each side and
 /// lengthened by 30 % downwards, because the detector's vehicle boxes tend to stop
 /// short of the bumper where the plate hangs.
-pub fn plate_reach(v: &BBox) -> BBox {
+fn plate_reach(v: &BBox) -> BBox {
     let (w, h) = (v.width(), v.height());
     BBox {
         x1: v.x1 - 0.15 * w,

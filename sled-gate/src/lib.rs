@@ -2,7 +2,7 @@
 //!
 //! sled 0.34 guards every database in the process with one global `RwLock`: a
 //! transaction takes its write side, every other operation its read side.
-//! [`sled::Db::flush`] holds the read side while it waits for the log buffer to
+//! `sled::Db::flush` holds the read side while it waits for the log buffer to
 //! reach the disk, and the buffer is rolled by sled's background flusher thread,
 //! which needs the read side too. `parking_lot` parks new readers as soon as a
 //! writer waits, so a transaction that queues behind an unfinished flush parks the

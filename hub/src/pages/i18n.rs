@@ -705,7 +705,7 @@ impl TipWords {
     }
 }
 
-/// The tip-line words of a request (only Chinese for now, like [`ui`]).
+/// The tip-line words in the request's language (English for `en`, else Chinese).
 pub fn tip_words(t: &Ui) -> &'static TipWords {
     if t.lang == "en" {
         &TIPS_EN

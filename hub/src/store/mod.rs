@@ -28,7 +28,7 @@
 //! 7. **Secrets are stored hashed.** Checkpoint and session tokens as SHA-256,
 //!    passwords as argon2 PHC strings.
 //! 8. **The lists' version changes with every list edit**, in the same transaction.
-//! 9. **A tip line change is one transaction with its audit line** (see [`tips`]):
+//! 9. **A tip line change is one transaction with its audit line** (see `tips`):
 //!    a tip and its new case; a verdict on the case, its tips and its reward;
 //!    `rewards` is keyed by case id, so a case has at most one reward. Audit lines
 //!    name tips by id and never hold the tipster's identity.

@@ -15,11 +15,12 @@
 //! the reader confirms as plates ([`models::PlateRead::confirms_plate`]: at least
 //! [`models::MIN_WHOLE_PLATE_CHARS`] characters, each after the province read
 //! with at least [`models::MIN_CONFIRMING_CHAR_CONFIDENCE`]), matched anew among
-//! themselves, and the `reported_*` ones only the boxes a checkpoint would report:
-//! those it passes on ([`models::scene::assemble`]: each vehicle's plate, and the
-//! confirmed plates of no vehicle) whose reading is a GA 36 plate
-//! (`hub::api::PlateText`; the checkpoint drops every other reading). The CSV has a row per labelled
-//! plate (`tp` or `miss`) and per unmatched box (`fp`), with its reading.
+//! themselves, and the `reported_*` ones only the boxes a checkpoint would
+//! report: those it passes on ([`models::scene::assemble`]: each vehicle's
+//! plate, and the confirmed plates of no vehicle) whose reading is a GA 36 plate
+//! (`hub::api::PlateText`; the checkpoint drops every other reading). The CSV
+//! has a row per labelled plate (`tp` or `miss`) and per unmatched box (`fp`),
+//! with its reading.
 //! JSON: `{"n_frames","n_plates","tp","pred","recall","precision","confirmed_tp",
 //! "confirmed","confirmed_recall","confirmed_precision","reported_tp",
 //! "reported","reported_recall","reported_precision","n_readable",
@@ -31,9 +32,9 @@
 //! one (the checkpoint classifies only a vehicle's load); cover accuracy
 //! with the labels mapped covered → tarped, partially_covered → partial,
 //! uncovered → open, empty → empty.
-//! The readings a checkpoint would report are the GA 36 plates among the plates it
-//! passes on, as in `frames`;
-//! `plates_reported_other` counts those that are not the frame's labelled plate
+//! The readings a checkpoint would report are the GA 36 plates among the plates
+//! it passes on, as in `frames`; `plates_reported_other` counts those that are
+//! not the frame's labelled plate
 //! (a misread that names another vehicle, or a plate of an unlabelled vehicle).
 //! JSON: `{"n","plate_found","plates_readable","plates_read","plates_reported",
 //! "plates_reported_other","cover_known","cover_correct","cover_acc","ms_per_frame"}`;
