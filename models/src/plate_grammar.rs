@@ -9,6 +9,11 @@
 //! often the letter or province the grammar asks for. Only substitutions are
 //! tried, at the step where each character peaked: a reading with a character too
 //! many or too few is left as it is.
+//!
+//! Beside the grammar, one fact of issued plates that it leaves out: an ordinary
+//! plate's five serial characters hold at most [`MAX_SERIAL_LETTERS`] letters. A
+//! reading with more is read again the same way (the plate is still reported if
+//! no substitution helps: the hub's grammar accepts it).
 
 use hub::api::PlateText;
 
@@ -22,12 +27,34 @@ use crate::plate_province::softmax_into;
 /// its D at 0.45.
 pub const MIN_REPAIR_PROBABILITY: f32 = 0.1;
 
+/// At most this many letters among an ordinary plate's five serial characters.
+/// None of the 774 ordinary plates of `real/plates` (train and dev) has more,
+/// while a third of their serial characters are letters: drawn independently,
+/// about 137 of them would have three or more.
+pub const MAX_SERIAL_LETTERS: usize = 2;
+
+/// A GA 36 plate whose serial, if it is an ordinary plate's, holds at most
+/// [`MAX_SERIAL_LETTERS`] letters.
+fn plausible(text: &str) -> bool {
+    if PlateText::parse(text).is_err() {
+        return false;
+    }
+    let c: Vec<char> = text.chars().collect();
+    // Ordinary: province, authority letter, five of A-Z / 0-9 (a special last
+    // character such as 挂 or 港 makes another kind).
+    let ordinary = c.len() == 7
+        && hub::api::PROVINCES.contains(c[0])
+        && c[2..].iter().all(char::is_ascii_alphanumeric);
+    !ordinary || c[2..].iter().filter(|ch| ch.is_ascii_alphabetic()).count() <= MAX_SERIAL_LETTERS
+}
+
 /// When `text`, what `chars` spell (decoded from the CTC `logits`, row-major
 /// `[T, classes]`, over `alphabet` with the blank at class 0), is not a GA 36
-/// plate: replaces the one character whose replacement makes a plate and had the
-/// highest softmax probability at that character's peak step, at least
-/// [`MIN_REPAIR_PROBABILITY`]; that probability becomes its confidence. Returns
-/// the new text when a character was replaced.
+/// plate, or is an ordinary plate with more than [`MAX_SERIAL_LETTERS`] letters in
+/// its serial: replaces the one character whose replacement makes such a plate
+/// and had the highest softmax probability at that character's peak step, at
+/// least [`MIN_REPAIR_PROBABILITY`]; that probability becomes its confidence.
+/// Returns the new text when a character was replaced.
 pub fn repair_to_plate(
     chars: &mut [Decoded],
     text: &str,
@@ -35,7 +62,7 @@ pub fn repair_to_plate(
     classes: usize,
     alphabet: &[String],
 ) -> Option<String> {
-    if chars.is_empty() || PlateText::parse(text).is_ok() {
+    if chars.is_empty() || plausible(text) {
         return None;
     }
     // Only readings the grammar rejects come here: a few per hundred.
@@ -53,7 +80,7 @@ pub fn repair_to_plate(
                 continue;
             }
             candidate[i].class = class;
-            if PlateText::parse(&ctc::spell(&candidate, alphabet)).is_ok() {
+            if plausible(&ctc::spell(&candidate, alphabet)) {
                 best = Some((i, class, p));
             }
             candidate[i].class = d.class;
@@ -134,6 +161,26 @@ mod tests {
         let (l, mut chars) = logits(&[&province, &z, &r, &zero, &six, &six, &gang]);
         assert!(repair(&l, &mut chars));
         assert_eq!(text(&chars), "粤ZR066港");
+    }
+
+    #[test]
+    fn a_third_serial_letter_the_network_doubted_becomes_its_digit() {
+        let sure = |ch: char| [(ch, 0.99)];
+        let [wan, d, f, x, e, six] = ['皖', 'D', 'F', 'X', '8', '6'].map(sure);
+        // 皖DFX86D: F, X and D in the serial; the last D was nearly a 0.
+        let last = [('D', 0.6), ('0', 0.35)];
+        let (l, mut chars) = logits(&[&wan, &d, &f, &x, &e, &six, &last]);
+        assert!(PlateText::parse(&text(&chars)).is_ok());
+        assert!(repair(&l, &mut chars));
+        assert_eq!(text(&chars), "皖DFX860");
+        // Read surely, three letters stay: the hub's grammar still takes it.
+        let [z] = ['Z'].map(sure);
+        let (l, mut chars) = logits(&[&wan, &d, &f, &x, &z, &e, &six]);
+        assert!(!repair(&l, &mut chars));
+        assert_eq!(text(&chars), "皖DFXZ86");
+        assert!(!plausible("皖DFXZ86") && plausible("皖DFX860"));
+        // Other kinds keep their own letters: a 港 plate or a new-energy one.
+        assert!(plausible("粤ZDFX6港") && plausible("京ADF1234"));
     }
 
     #[test]

@@ -13,6 +13,7 @@ import numpy as np
 from render import ALPHABET, PROVINCES
 
 MIN_REPAIR_PROBABILITY = 0.1  # models::plate_grammar::MIN_REPAIR_PROBABILITY
+MAX_SERIAL_LETTERS = 2  # models::plate_grammar::MAX_SERIAL_LETTERS
 
 
 def _serial(c: str) -> bool:
@@ -50,12 +51,22 @@ def is_plate(text: str) -> bool:
     return False
 
 
+def plausible(text: str) -> bool:
+    """A GA 36 plate whose serial, if it is an ordinary plate's (province, authority
+    letter, five of A-Z / 0-9), holds at most MAX_SERIAL_LETTERS letters: none of
+    the 774 real ordinary plates of real/plates has more."""
+    if not is_plate(text):
+        return False
+    ordinary = len(text) == 7 and text[0] in PROVINCES and all(c.isascii() and c.isalnum() for c in text[2:])
+    return not ordinary or sum(c.isalpha() for c in text[2:]) <= MAX_SERIAL_LETTERS
+
+
 def repair_to_plate(text: str, seq: np.ndarray, steps: list[int]):
     """`text` read from the CTC logits `seq` [T, C] (blank 0), each character
     peaking at `steps` (evaluate.char_peaks), put right by one substitution when
     it is not a plate (see the module docstring): (text, index of the replaced
     character or None, and its probability: its new confidence)."""
-    if not text or is_plate(text):
+    if not text or plausible(text):
         return text, None, None
     if len(steps) != len(text):
         return text, None, None
@@ -68,6 +79,6 @@ def repair_to_plate(text: str, seq: np.ndarray, steps: list[int]):
             if ch is None or ch == text[i] or (best and p[c] <= best[0]):
                 continue
             cand = text[:i] + ch + text[i + 1:]
-            if is_plate(cand):
+            if plausible(cand):
                 best = (float(p[c]), cand, i)
     return (best[1], best[2], best[0]) if best else (text, None, None)

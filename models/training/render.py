@@ -129,8 +129,9 @@ def _prov(rng: random.Random, truck: bool) -> str:
     return rng.choice(PROVINCES)
 
 
-def _serial(rng: random.Random, n: int, max_letters: int = 3) -> str:
-    # real serials are mostly digits with at most a few letters
+def _serial(rng: random.Random, n: int, max_letters: int = 2) -> str:
+    # Real serials are mostly digits with at most two letters: none of the 774
+    # ordinary plates of real/plates has three (models::plate_grammar::MAX_SERIAL_LETTERS).
     s = [rng.choice(DIGITS) for _ in range(n)]
     k = rng.choice([0, 0, 1, 1, 2, 2, 3][: max_letters + 4])
     for i in rng.sample(range(n), min(k, n)):
