@@ -12,8 +12,8 @@
 //!
 //! Beside the grammar, one fact of issued plates that it leaves out: an ordinary
 //! plate's five serial characters hold at most [`MAX_SERIAL_LETTERS`] letters. A
-//! reading with more is read again the same way (the plate is still reported if
-//! no substitution helps: the hub's grammar accepts it).
+//! reading with more is put right the same way, or kept as read when no
+//! substitution helps (the hub's grammar accepts it).
 
 use hub::api::PlateText;
 
@@ -65,7 +65,8 @@ pub fn repair_to_plate(
     if chars.is_empty() || plausible(text) {
         return None;
     }
-    // Only readings the grammar rejects come here: a few per hundred.
+    // Only readings the grammar rejects, or with too many serial letters, come
+    // here: a few per hundred.
     let mut probs = Vec::with_capacity(classes);
     let mut candidate = chars.to_vec();
     let mut best: Option<(usize, usize, f32)> = None;
