@@ -207,9 +207,12 @@ fn is_plate(text: &str) -> bool {
 
 /// The frame put together as the checkpoint does ([`models::scene::assemble`]),
 /// from the plates' readings (`None`: unreadable).
-fn scene_of(dets: &models::Detections, reads: &[Option<&PlateRead>]) -> models::scene::Scene {
+fn scene_of<'a>(
+    dets: &models::Detections,
+    reads: impl IntoIterator<Item = Option<&'a PlateRead>>,
+) -> models::scene::Scene {
     let readings: Vec<Option<bool>> = reads
-        .iter()
+        .into_iter()
         .map(|r| {
             r.filter(|r| !r.text.is_empty())
                 .map(PlateRead::confirms_plate)
@@ -367,7 +370,7 @@ pub fn frames(dir: &Path, out: &Path, m: &ModelPaths) -> Result<FramesSummary> {
             .collect();
         confirmed += confirmed_boxes.len();
         confirmed_tp += match_boxes(&confirmed_boxes, &truths, 0.5).len();
-        let passed_on = passed_on(&scene_of(&dets, &reads), dets.plates.len());
+        let passed_on = passed_on(&scene_of(&dets, reads.iter().copied()), dets.plates.len());
         let row = |p: usize, outcome, truth, exact, iou| {
             let plate = &dets.plates[p];
             let read = reads[p];
@@ -524,7 +527,7 @@ fn perceive(
         .iter()
         .map(|p| read_detected_plate(detector, reader, frame, p).map(|d| d.read))
         .collect::<Result<_, _>>()?;
-    let scene = scene_of(&dets, &reads.iter().map(Some).collect::<Vec<_>>());
+    let scene = scene_of(&dets, reads.iter().map(Some));
     let passed_on = passed_on(&scene, dets.plates.len());
     let plates = dets
         .plates
