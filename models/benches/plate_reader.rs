@@ -3,11 +3,14 @@
 //! second; time / 16 is ms per crop). The shipped reader runs its layout net
 //! first, which sends a double-row plate straight to its one joined-rows pass,
 //! and its province net after, on the province window of a reading whose
-//! province it is unsure of; the `/reader_alone` variants run the same crops
+//! province it is unsure of, and searches the CTC output for a plate when its
+//! reading is not one; the `/reader_alone` variants run the same crops
 //! with neither (a double-row plate then takes a first pass and the joined
 //! pass), for comparison. `read/unsure_province` is a crop whose province the
 //! reader is unsure of (the province fixture): the cost of a read that asks the
 //! province net, where the other crops are read surely and skip it.
+//! `read/not_a_plate_at_first` is a crop whose greedy reading is not a plate (the
+//! grammar fixture): the cost of a read that searches for one.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -55,13 +58,15 @@ fn plate_reader(c: &mut Criterion) {
             }
         }
     }
-    if let Some((_, _, crop)) = fixtures
-        .iter()
-        .find(|(f, _, _)| f == "province_second_look.png")
-    {
-        group.bench_function("read/unsure_province", |b| {
-            b.iter(|| reader.read(black_box(crop)).expect("read"))
-        });
+    for (file, name) in [
+        ("province_second_look.png", "read/unsure_province"),
+        ("grammar_repair.png", "read/not_a_plate_at_first"),
+    ] {
+        if let Some((_, _, crop)) = fixtures.iter().find(|(f, _, _)| f == file) {
+            group.bench_function(name, |b| {
+                b.iter(|| reader.read(black_box(crop)).expect("read"))
+            });
+        }
     }
     group.throughput(Throughput::Elements(16));
     for (suffix, reader) in [("", &reader), ("/reader_alone", &alone)] {

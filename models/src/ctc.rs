@@ -1,10 +1,15 @@
-//! Greedy CTC decoding of a `[T, C]` logit matrix (class 0 is the blank), and the
+//! CTC decoding of a `[T, C]` logit matrix (class 0 is the blank), and the
 //! numerically stable softmax peak used for every classification head.
 //!
 //! Greedy decoding takes the argmax class at every step, collapses runs of the
 //! same class, and drops blanks: `a a _ a b b` reads `a a b` (a blank between two
 //! runs of `a` keeps both). A character's confidence is the highest softmax
 //! probability its class reached over the steps of its run.
+//!
+//! When the greedy reading breaks a rule the labels are known to follow (a plate's
+//! grammar), [`prefix_beam_search`](crate::ctc::prefix_beam_search) finds the most probable labelling that keeps
+//! to it, summing over all the alignments of each labelling, and [`align`](crate::ctc::align) puts
+//! each of its characters at the steps where the network saw it.
 
 /// One decoded character: its CTC class (`1..C`, never the blank) and confidence.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -95,6 +100,304 @@ pub fn greedy_decode(logits: &[f32], classes: usize) -> Vec<Decoded> {
     out
 }
 
+/// `log(exp(a) + exp(b))` without overflow; `-inf` is the log of zero.
+fn log_add(a: f32, b: f32) -> f32 {
+    let (hi, lo) = if a > b { (a, b) } else { (b, a) };
+    if lo == f32::NEG_INFINITY {
+        return hi;
+    }
+    hi + (lo - hi).exp().ln_1p()
+}
+
+/// The log-softmax of every row of `logits` (row-major `[T, classes]`); a row
+/// with no finite maximum becomes all `-inf` (nothing is probable there).
+pub fn log_softmax(logits: &[f32], classes: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(logits.len());
+    if classes == 0 {
+        return out;
+    }
+    for row in logits.chunks_exact(classes) {
+        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        if !max.is_finite() {
+            out.extend(std::iter::repeat_n(f32::NEG_INFINITY, classes));
+            continue;
+        }
+        let log_sum = row.iter().map(|&l| (l - max).exp()).sum::<f32>().ln();
+        out.extend(row.iter().map(|&l| l - max - log_sum));
+    }
+    out
+}
+
+/// A labelling found by [`prefix_beam_search`]: its classes (never the blank)
+/// and the log of its probability, summed over every alignment the beam kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Labelling {
+    /// CTC classes, `1..C`.
+    pub classes: Vec<usize>,
+    /// Natural log of its probability.
+    pub log_prob: f32,
+}
+
+/// How a [`prefix_beam_search`] searches.
+#[derive(Debug, Clone, Copy)]
+pub struct BeamSearch {
+    /// Prefixes kept after each step.
+    pub width: usize,
+    /// A class is tried as the next character at a step only where its
+    /// probability is at least this: the rest cannot lift a labelling far.
+    pub min_class_log_prob: f32,
+}
+
+/// The CTC prefix beam search over `log_probs` (row-major `[T, classes]`, from
+/// [`log_softmax`]), extending a prefix only where `viable` accepts the longer
+/// one and returning, best first, the labellings `complete` accepts.
+///
+/// Each prefix carries two probabilities, of its alignments ending in a blank and
+/// in its last character, so that `a _ a` (two `a`s) and `a a` (one) stay apart;
+/// they are summed over every alignment that reaches the prefix, which is why a
+/// labelling whose characters the network split over several steps can outrank
+/// the greedy path.
+pub fn prefix_beam_search(
+    log_probs: &[f32],
+    classes: usize,
+    search: BeamSearch,
+    mut viable: impl FnMut(&[usize]) -> bool,
+    mut complete: impl FnMut(&[usize]) -> bool,
+) -> Vec<Labelling> {
+    use std::collections::HashMap;
+    if classes == 0 || search.width == 0 {
+        return Vec::new();
+    }
+    // Prefixes live in a tree, one node per prefix (its parent and last class),
+    // so that a prefix is a node number: no prefix is copied to be extended or
+    // compared. Node 0 is the empty prefix.
+    let mut tree = PrefixTree::default();
+    let mut beams: Vec<(usize, f32, f32)> = vec![(0, 0.0, f32::NEG_INFINITY)];
+    // node -> (log p ending in a blank, log p ending in its last character)
+    let mut next: HashMap<usize, (f32, f32)> = HashMap::new();
+    let mut prefix = Vec::new();
+    let add = |next: &mut HashMap<usize, (f32, f32)>, node: usize, b: f32, n: f32| {
+        let e = next
+            .entry(node)
+            .or_insert((f32::NEG_INFINITY, f32::NEG_INFINITY));
+        e.0 = log_add(e.0, b);
+        e.1 = log_add(e.1, n);
+    };
+    for row in log_probs.chunks_exact(classes) {
+        next.clear();
+        for &(node, pb, pn) in &beams {
+            let total = log_add(pb, pn);
+            add(&mut next, node, total + row[BLANK], f32::NEG_INFINITY);
+            let last = tree.last(node);
+            if let Some(last) = last {
+                // The last character's run goes on: the labelling is unchanged.
+                add(&mut next, node, f32::NEG_INFINITY, pn + row[last]);
+            }
+            tree.spell(node, &mut prefix);
+            for (c, &lp) in row.iter().enumerate().skip(1) {
+                if lp < search.min_class_log_prob {
+                    continue;
+                }
+                prefix.push(c);
+                let ok = viable(&prefix);
+                prefix.pop();
+                if !ok {
+                    continue;
+                }
+                // The same character again needs a blank between the two runs.
+                let from = if last == Some(c) { pb } else { total };
+                let child = tree.child(node, c);
+                add(&mut next, child, f32::NEG_INFINITY, from + lp);
+            }
+        }
+        beams.clear();
+        beams.extend(next.iter().map(|(&k, &(b, n))| (k, b, n)));
+        // Ties broken by the prefix, so that the map's order never shows.
+        beams.sort_by(|a, b| {
+            log_add(b.1, b.2)
+                .total_cmp(&log_add(a.1, a.2))
+                .then_with(|| tree.cmp(a.0, b.0))
+        });
+        beams.truncate(search.width);
+    }
+    let mut out: Vec<Labelling> = Vec::new();
+    for (node, b, n) in beams {
+        tree.spell(node, &mut prefix);
+        if complete(&prefix) {
+            out.push(Labelling {
+                classes: prefix.clone(),
+                log_prob: log_add(b, n),
+            });
+        }
+    }
+    out.sort_by(|a, b| {
+        b.log_prob
+            .total_cmp(&a.log_prob)
+            .then_with(|| a.classes.cmp(&b.classes))
+    });
+    out
+}
+
+/// The prefixes of a beam search: node `i > 0` is its parent's prefix and one
+/// more class.
+#[derive(Default)]
+struct PrefixTree {
+    /// (parent, class) of nodes 1.. (node `i` at `i - 1`).
+    nodes: Vec<(usize, usize)>,
+    /// (parent, class) -> node.
+    children: std::collections::HashMap<(usize, usize), usize>,
+}
+
+impl PrefixTree {
+    fn last(&self, node: usize) -> Option<usize> {
+        node.checked_sub(1).map(|i| self.nodes[i].1)
+    }
+
+    fn child(&mut self, parent: usize, class: usize) -> usize {
+        let next = self.nodes.len() + 1;
+        let node = *self.children.entry((parent, class)).or_insert(next);
+        if node == next {
+            self.nodes.push((parent, class));
+        }
+        node
+    }
+
+    /// The classes of `node`'s prefix, into `out`.
+    fn spell(&self, mut node: usize, out: &mut Vec<usize>) {
+        out.clear();
+        while let Some(i) = node.checked_sub(1) {
+            out.push(self.nodes[i].1);
+            node = self.nodes[i].0;
+        }
+        out.reverse();
+    }
+
+    /// Orders two prefixes as their class sequences.
+    fn cmp(&self, a: usize, b: usize) -> std::cmp::Ordering {
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        self.spell(a, &mut x);
+        self.spell(b, &mut y);
+        x.cmp(&y)
+    }
+}
+
+/// The log-probability of the labelling `labels` under `log_probs` (row-major
+/// `[T, classes]`, from [`log_softmax`]), summed over all its alignments (the CTC
+/// forward algorithm); `-inf` when no alignment fits or a label is not a class.
+pub fn labelling_log_prob(log_probs: &[f32], classes: usize, labels: &[usize]) -> f32 {
+    if classes == 0 || labels.iter().any(|&c| c == BLANK || c >= classes) {
+        return f32::NEG_INFINITY;
+    }
+    let states = 2 * labels.len() + 1;
+    let class_of = |s: usize| if s % 2 == 0 { BLANK } else { labels[s / 2] };
+    let mut alpha = vec![f32::NEG_INFINITY; states];
+    let mut prev = alpha.clone();
+    for (t, row) in log_probs.chunks_exact(classes).enumerate() {
+        if t == 0 {
+            alpha[0] = row[BLANK];
+            if states > 1 {
+                alpha[1] = row[class_of(1)];
+            }
+            continue;
+        }
+        prev.copy_from_slice(&alpha);
+        for s in 0..states {
+            let mut sum = prev[s];
+            if s >= 1 {
+                sum = log_add(sum, prev[s - 1]);
+            }
+            if s >= 2 && s % 2 == 1 && class_of(s) != class_of(s - 2) {
+                sum = log_add(sum, prev[s - 2]);
+            }
+            alpha[s] = sum + row[class_of(s)];
+        }
+    }
+    if log_probs.len() < classes {
+        return if labels.is_empty() {
+            0.0
+        } else {
+            f32::NEG_INFINITY
+        };
+    }
+    if states > 1 {
+        log_add(alpha[states - 1], alpha[states - 2])
+    } else {
+        alpha[0]
+    }
+}
+
+/// The most probable alignment of `labels` to the steps of `log_probs` (row-major
+/// `[T, classes]`, from [`log_softmax`]): each label as a [`Decoded`] whose step
+/// is where, among the steps aligned to it, its probability peaks, and whose
+/// confidence is that probability. `None` when the steps are too few to hold the
+/// labels (a repeated label needs a blank between its two runs) or a label is
+/// not a class.
+pub fn align(log_probs: &[f32], classes: usize, labels: &[usize]) -> Option<Vec<Decoded>> {
+    if classes == 0 || labels.iter().any(|&c| c == BLANK || c >= classes) {
+        return None;
+    }
+    let steps = log_probs.len() / classes;
+    // The labels with a blank before, between and after them: state 2i+1 is label i.
+    let states = 2 * labels.len() + 1;
+    let class_of = |s: usize| if s % 2 == 0 { BLANK } else { labels[s / 2] };
+    let lp = |t: usize, s: usize| log_probs[t * classes + class_of(s)];
+    let mut score = vec![f32::NEG_INFINITY; states];
+    let mut from = vec![0usize; steps * states];
+    if steps == 0 {
+        return labels.is_empty().then(Vec::new);
+    }
+    score[0] = lp(0, 0);
+    if states > 1 {
+        score[1] = lp(0, 1);
+    }
+    for t in 1..steps {
+        let prev = score.clone();
+        for s in 0..states {
+            // Stay, come from the state before, or skip a blank between two
+            // different labels.
+            let mut best = (prev[s], s);
+            if s >= 1 && prev[s - 1] > best.0 {
+                best = (prev[s - 1], s - 1);
+            }
+            if s >= 2 && s % 2 == 1 && class_of(s) != class_of(s - 2) && prev[s - 2] > best.0 {
+                best = (prev[s - 2], s - 2);
+            }
+            score[s] = best.0 + lp(t, s);
+            from[t * states + s] = best.1;
+        }
+    }
+    let end = if states > 1 && score[states - 2] > score[states - 1] {
+        states - 2
+    } else {
+        states - 1
+    };
+    if score[end] == f32::NEG_INFINITY {
+        return None;
+    }
+    let mut out: Vec<Decoded> = labels
+        .iter()
+        .map(|&class| Decoded {
+            class,
+            confidence: 0.0,
+            step: 0,
+        })
+        .collect();
+    let mut s = end;
+    for t in (0..steps).rev() {
+        if s % 2 == 1 {
+            let p = lp(t, s).exp();
+            let d = &mut out[s / 2];
+            // Backwards, so `>=` keeps the first step on a tie.
+            if p >= d.confidence {
+                d.confidence = p;
+                d.step = t;
+            }
+        }
+        s = from[t * states + s];
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,5 +480,122 @@ mod tests {
         greedy_decode_into(&logits(&[1, 2], &[5.0; 2]), C, &mut out);
         greedy_decode_into(&logits(&[3], &[5.0]), C, &mut out);
         assert_eq!(classes(&out), [3]);
+    }
+    /// Log-probabilities `[T, C]` from per-step probabilities of the classes
+    /// listed (the rest of each row shared by the classes not listed).
+    fn log_probs(steps: &[&[(usize, f32)]]) -> Vec<f32> {
+        let mut out = Vec::new();
+        for alts in steps {
+            let listed: f32 = alts.iter().map(|a| a.1).sum();
+            let rest = (1.0 - listed).max(1e-6) / (C - alts.len()) as f32;
+            for c in 0..C {
+                let p = alts.iter().find(|a| a.0 == c).map_or(rest, |a| a.1);
+                out.push(p.ln());
+            }
+        }
+        out
+    }
+
+    const SEARCH: BeamSearch = BeamSearch {
+        width: 8,
+        min_class_log_prob: -7.0,
+    };
+
+    #[test]
+    fn beam_search_sums_the_alignments_of_a_labelling() {
+        // Each step: blank 0.5, `a` 0.4. The best path is two blanks (0.25),
+        // which reads nothing; but `a` is read by three paths (a _, _ a, a a:
+        // 0.2 + 0.2 + 0.16), so it is the most probable labelling.
+        let step: &[(usize, f32)] = &[(0, 0.5), (1, 0.4), (2, 0.05), (3, 0.05)];
+        let lp = log_probs(&[step, step]);
+        assert!(greedy_decode(&lp, C).is_empty());
+        let all = prefix_beam_search(&lp, C, SEARCH, |_| true, |_| true);
+        assert_eq!(all[0].classes, [1]);
+        assert!((all[0].log_prob.exp() - 0.56).abs() < 1e-4, "{:?}", all[0]);
+        assert!(all[1].classes.is_empty() && (all[1].log_prob.exp() - 0.25).abs() < 1e-4);
+        // The forward algorithm sums the same paths.
+        assert!((labelling_log_prob(&lp, C, &[1]).exp() - 0.56).abs() < 1e-4);
+        assert!((labelling_log_prob(&lp, C, &[]).exp() - 0.25).abs() < 1e-4);
+        assert_eq!(labelling_log_prob(&lp, C, &[1, 1, 1]), f32::NEG_INFINITY);
+        assert_eq!(labelling_log_prob(&lp, C, &[0]), f32::NEG_INFINITY);
+        assert_eq!(labelling_log_prob(&[], C, &[]), 0.0);
+        // Every labelling's probability is the sum of its own paths: no path is
+        // counted twice.
+        let total: f32 = all.iter().map(|l| l.log_prob.exp()).sum();
+        assert!(total <= 1.0 + 1e-4, "{total}");
+    }
+
+    #[test]
+    fn beam_search_keeps_to_the_rule_it_is_given() {
+        // The network reads `c`, but the rule allows only labellings that start
+        // with `a` and have two characters.
+        let lp = log_probs(&[&[(3, 0.7), (1, 0.2)], &[(0, 0.9)], &[(2, 0.9)]]);
+        let greedy = greedy_decode(&lp, C);
+        assert_eq!(classes(&greedy), [3, 2]);
+        let ruled = prefix_beam_search(
+            &lp,
+            C,
+            SEARCH,
+            |p| p[0] == 1 && p.len() <= 2,
+            |p| p.len() == 2,
+        );
+        assert_eq!(ruled[0].classes, [1, 2]);
+        let free = prefix_beam_search(&lp, C, SEARCH, |_| true, |_| true);
+        assert_eq!(free[0].classes, [3, 2]);
+        // The rule's price: 0.2 against 0.7 at the first step.
+        let ratio = (ruled[0].log_prob - free[0].log_prob).exp();
+        assert!((ratio - 0.2 / 0.7).abs() < 0.02, "{ratio}");
+        // A rule nothing satisfies finds nothing; degenerate input neither panics.
+        assert!(prefix_beam_search(&lp, C, SEARCH, |_| false, |p| !p.is_empty()).is_empty());
+        assert!(prefix_beam_search(&[], C, SEARCH, |_| true, |p| !p.is_empty()).is_empty());
+        assert!(prefix_beam_search(&lp, 0, SEARCH, |_| true, |_| true).is_empty());
+    }
+
+    #[test]
+    fn a_repeated_character_needs_a_blank_between_its_runs() {
+        // a a a: one `a` (the run collapses) unless a blank splits it.
+        let step: &[(usize, f32)] = &[(1, 0.9), (0, 0.08)];
+        let lp = log_probs(&[step, step, step]);
+        let two_a = prefix_beam_search(&lp, C, SEARCH, |p| p.len() <= 2, |p| p.len() == 2);
+        // "aa" needs a _ a: the blank at 0.08 in the middle step.
+        assert_eq!(two_a[0].classes, [1, 1]);
+        assert!(two_a[0].log_prob < (0.9f32 * 0.1).ln());
+        let aligned = align(&lp, C, &[1, 1]).unwrap();
+        assert_eq!((aligned[0].step, aligned[1].step), (0, 2));
+        // Three steps cannot hold a _ a _ a.
+        assert!(align(&lp, C, &[1, 1, 1]).is_none());
+    }
+
+    #[test]
+    fn align_puts_each_label_where_the_network_saw_it() {
+        let lp = log_probs(&[
+            &[(0, 0.9)],
+            &[(1, 0.6), (2, 0.3)],
+            &[(1, 0.8)],
+            &[(0, 0.9)],
+            &[(3, 0.4), (2, 0.5)],
+            &[(0, 0.9)],
+        ]);
+        // The greedy reading is a b; aligned as a c, `c` lands on step 4 at 0.4.
+        let d = align(&lp, C, &[1, 3]).unwrap();
+        assert_eq!(classes(&d), [1, 3]);
+        assert_eq!((d[0].step, d[1].step), (2, 4));
+        assert!((d[0].confidence - 0.8).abs() < 1e-5 && (d[1].confidence - 0.4).abs() < 1e-5);
+        // Nothing to align, or a label that is the blank or no class.
+        assert_eq!(align(&lp, C, &[]), Some(vec![]));
+        assert!(align(&lp, C, &[0]).is_none() && align(&lp, C, &[C]).is_none());
+        assert!(align(&[], C, &[1]).is_none());
+    }
+
+    #[test]
+    fn log_softmax_rows_are_log_probabilities() {
+        let lp = log_softmax(
+            &[1.0, 2.0, 3.0, 4.0, f32::NAN, f32::NAN, f32::NAN, f32::NAN],
+            C,
+        );
+        let sum: f32 = lp[..C].iter().map(|l| l.exp()).sum();
+        assert!((sum - 1.0).abs() < 1e-6);
+        assert!(lp[C..].iter().all(|&l| l == f32::NEG_INFINITY));
+        assert!(log_softmax(&[1.0], 0).is_empty());
     }
 }

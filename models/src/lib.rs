@@ -25,7 +25,8 @@
 
 /// `CargoClassifier`: load crop → cover state + material.
 pub mod cargo_classifier;
-/// Greedy CTC decoding with per-character confidence; stable softmax.
+/// CTC decoding: greedy with per-character confidence, and a prefix beam search
+/// under a rule; stable softmax.
 pub mod ctc;
 /// `manifest.toml`: the typed contract between the Python training and this crate.
 pub mod manifest;
@@ -33,7 +34,8 @@ pub mod manifest;
 pub mod plate_detector;
 /// A detected plate's ends, found from its background colour.
 pub mod plate_ends;
-/// GA 36 as a last word: a reading one character from a plate number becomes it.
+/// GA 36 as a last word: a reading that is not a plate number is read as the
+/// most probable one near it.
 pub mod plate_grammar;
 /// The layout net: single or double row before the reader's first pass.
 pub mod plate_layout;

@@ -666,10 +666,8 @@ impl PlateReader {
         }
         let alphabet = &self.spec.alphabet;
         let mut text = ctc::spell(chars, alphabet);
-        if let Some(repaired) =
-            plate_grammar::repair_to_plate(chars, &text, logits, classes, alphabet)
-        {
-            text = repaired;
+        if let Some(plate) = plate_grammar::read_as_plate(chars, &text, logits, classes, alphabet) {
+            text = plate;
         }
         let char_confidences: Vec<f32> = chars.iter().map(|d| d.confidence).collect();
         let confidence = if char_confidences.is_empty() {

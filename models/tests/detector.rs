@@ -379,11 +379,12 @@ fn an_unsure_plate_is_cut_again_and_read_from_the_surer_cut() {
         "as cut {:?} ({:.2}); kept {:?} ({:.2}) at {:?}",
         first.text, first.confidence, got.read.text, got.read.confidence, got.margin
     );
-    assert_ne!(
-        first.text, "粤Z1A23港",
-        "the reader's own margin misreads it"
-    );
+    // The reader's own margin reads it unsurely (the GA 36 search puts its
+    // reading right, at 0.04), so it is cut again.
+    let below = detector.spec().recrop.as_ref().unwrap().below;
+    assert!(first.confidence < below, "{first:?}");
     assert_eq!(got.read.text, "粤Z1A23港");
+    assert!(got.read.confidence > first.confidence.max(0.5), "{got:?}");
     assert_ne!(got.margin, detector.spec().reader_crop_margin);
     assert!(!got.refined);
 }

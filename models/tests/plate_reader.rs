@@ -401,8 +401,9 @@ fn province_net_puts_right_what_the_reader_alone_misreads() {
 #[test]
 fn a_reading_one_character_from_a_plate_number_becomes_that_plate() {
     // A rendered plate whose greedy reading is not a GA 36 plate number (冀016664:
-    // a digit where the authority letter stands) and that the one-character repair
-    // puts right (models/training/make_fixtures.py picked it so).
+    // a digit where the authority letter stands) and that GA 36's last word,
+    // `plate_grammar::read_as_plate`, puts right (models/training/make_fixtures.py
+    // picked it with the one-character repair that came before).
     let f = fixtures()
         .into_iter()
         .find(|f| f.file == "grammar_repair.png")
@@ -410,8 +411,8 @@ fn a_reading_one_character_from_a_plate_number_becomes_that_plate() {
     let read = reader().read(&f.image).unwrap();
     assert_eq!(read.text, f.text, "{read:?}");
     assert!(hub::api::PlateText::parse(&read.text).is_ok());
-    // The replacement was the network's second choice at its step, so its
-    // confidence (its probability there) is at most a half.
+    // The character put right was the network's second choice, so its
+    // confidence (its probability at its aligned peak) is at most a half.
     assert!(read.char_confidences.iter().any(|&c| c <= 0.5), "{read:?}");
 }
 

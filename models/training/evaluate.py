@@ -25,6 +25,7 @@ import numpy as np
 from PIL import Image
 
 import plate_grammar
+from ctc_search import char_peaks
 import preprocess as pp
 from augment import augment
 from render import ALPHABET, COLORS, LAYOUTS, random_plate
@@ -73,32 +74,16 @@ def ctc_greedy(logits: np.ndarray) -> list[str]:
     return out
 
 
-def char_peaks(seq: np.ndarray) -> list[tuple[int, int, float]]:
-    """Each character greedy decoding reads from one item's CTC logits [T, C]:
-    (class, the step of its run where its softmax peaks (the first on a tie), that
-    peak probability), as models::ctc::Decoded."""
-    am = seq.argmax(-1)
-    out, t = [], 0
-    while t < len(am):
-        t1 = t
-        while t1 + 1 < len(am) and am[t1 + 1] == am[t]:
-            t1 += 1
-        c = int(am[t])
-        if c != 0:
-            p = _softmax(seq[t: t1 + 1])[:, c]
-            out.append((c, t + int(p.argmax()), float(p.max())))
-        t = t1 + 1
-    return out
-
-
 def read(run, imgs, params=pp.DOUBLE_ROW, bs: int = 64, route=None, province=None, with_confidences=False,
          grammar=True):
     """run: f(float32 [N,3,H,W]) -> (ctc, color, layout) numpy; route: the layout
     net from layout_router() or None; province: the province net from
-    province_refiner() or None. A reading one character from a GA 36 plate
-    becomes that plate (plate_grammar; grammar=False reads without it). Returns texts, colours, layouts, and with
-    with_confidences each reading's char_confidences (the reader's CTC, before the
-    province net; a replaced character's is its probability) as a fourth list."""
+    province_refiner() or None. A reading that is not a plausible GA 36 plate is
+    read as the most probable one near it (plate_grammar.read_as_plate; grammar=False
+    reads without it). Returns texts, colours, layouts, and with with_confidences
+    each reading's char_confidences (the reader's CTC, before the province net; a
+    plate read instead has each character's probability at its aligned peak) as a
+    fourth list."""
     texts, colors, layouts, confidences = [], [], [], []
     for i in range(0, len(imgs), bs):
         chunk = imgs[i: i + bs]
@@ -121,9 +106,9 @@ def read(run, imgs, params=pp.DOUBLE_ROW, bs: int = 64, route=None, province=Non
         if province:
             t = province(chunk, [LAYOUTS[k] for k in lay_i], ctc, t)
         for j, seq in enumerate(ctc if grammar else []):  # GA 36's last word (models::plate_grammar)
-            t[j], at, p = plate_grammar.repair_to_plate(t[j], seq, [step for _, step, _ in peaks[j]])
-            if at is not None:
-                confs[j][at] = p
+            t[j], read_confs = plate_grammar.read_as_plate(t[j], seq, confs[j][0] if confs[j] else None)
+            if read_confs is not None:
+                confs[j] = read_confs
         confidences += confs
         texts += t
         colors += [COLORS[k] for k in col_i]

@@ -6,8 +6,8 @@ with the layout and province nets its manifest names, as the Rust reader) are
 written, so the Rust tests can assert exact reads. One more, SECOND_LOOK, is a
 plate the reader network alone misreads in its province only and the province
 net puts right: the Rust test of that net reads it both ways. And GRAMMAR, a plate
-whose greedy reading is not a GA 36 plate number and which the one-character repair
-(plate_grammar) puts right.
+whose greedy reading is not a GA 36 plate number and which GA 36's last word
+(plate_grammar.read_as_plate) puts right.
 
   python make_fixtures.py --onnx ../onnx/plate_reader.onnx --out ../tests/fixtures/plates
 """
@@ -55,8 +55,9 @@ def clean_crop(plate: np.ndarray, rng: random.Random, width: int) -> np.ndarray:
 
 
 def grammar_fixture(run, route, province, rng: random.Random, out: str, attempts: int = 5000) -> list:
-    """Writes GRAMMAR.png: a rendered plate read right only thanks to the GA 36
-    repair. Returns its labels.csv row (none when no plate in `attempts` fits)."""
+    """Writes GRAMMAR.png: a rendered plate read right only thanks to GA 36's last
+    word (plate_grammar.read_as_plate). Returns its labels.csv row (none when no
+    plate in `attempts` fits)."""
     for attempt in range(attempts):
         kind = rng.choice(["blue", "yellow", "yellow", "nev_small"])
         p = render_plate(random_text(kind, rng), kind, scale=0.5, rng=rng)
@@ -70,7 +71,7 @@ def grammar_fixture(run, route, province, rng: random.Random, out: str, attempts
         if raw != p.text and (full[0][0], full[1][0], full[2][0]) == (p.text, p.color, p.layout):
             with open(os.path.join(out, f"{GRAMMAR}.png"), "wb") as f:
                 f.write(data)
-            print(f"{GRAMMAR}.png {p.text} (without the repair: {raw}; attempt {attempt})")
+            print(f"{GRAMMAR}.png {p.text} (without the last word: {raw}; attempt {attempt})")
             return [(f"{GRAMMAR}.png", p.text, p.color, p.layout)]
     print(f"!! no plate for {GRAMMAR} in {attempts} attempts")
     return []

@@ -1,18 +1,21 @@
 """GA 36 as a last word on a reading, as models::plate_grammar (Rust).
 
 `is_plate` ports hub::api::PlateText's validation (hub/src/api/plate.rs, the one
-definition the checkpoint and hub enforce; keep the two in step). `repair_to_plate`
-replaces the one character of a reading that is not a plate whose replacement makes
-a plate and had the highest softmax probability at that character's peak step, at
-least MIN_REPAIR_PROBABILITY.
+definition the checkpoint and hub enforce; keep the two in step). `read_as_plate`
+reads a reading that is not a plausible plate as the most probable plausible plate
+under the CTC output (a prefix beam search, `ctc_search`), when that plate is at
+least MIN_RELATIVE_PROBABILITY as probable as the greedy reading, at most MAX_EDITS
+characters from it, and keeps a province a province.
 """
 from __future__ import annotations
 
 import numpy as np
 
+import ctc_search
 from render import ALPHABET, PROVINCES
 
-MIN_REPAIR_PROBABILITY = 0.1  # models::plate_grammar::MIN_REPAIR_PROBABILITY
+MIN_RELATIVE_PROBABILITY = 0.01  # models::plate_grammar::MIN_RELATIVE_PROBABILITY
+MAX_EDITS = 2  # models::plate_grammar::MAX_EDITS
 MAX_SERIAL_LETTERS = 2  # models::plate_grammar::MAX_SERIAL_LETTERS
 
 
@@ -51,34 +54,66 @@ def is_plate(text: str) -> bool:
     return False
 
 
+LETTERS = set("ABCDEFGHJKLMNPQRSTUVWXYZ")
+_P, _A = set(PROVINCES), set("ABCDEFGHJKLMNOPQRSTUVWXYZ")
+_S, _D = LETTERS | set("0123456789"), set("0123456789")
+# models::plate_grammar::KINDS: the kinds a reading may be, place by place, and
+# whether it is an ordinary plate (at most MAX_SERIAL_LETTERS serial letters).
+KINDS = [
+    ([_P, _A, _S, _S, _S, _S, _S], True),
+    ([_P, _A, _S, _S, _S, _S, set("挂学警领")], False),
+    ([{"粤"}, {"Z"}, _S, _S, _S, _S, set("港澳")], False),
+    ([_P, _A, set("DF"), _S, _D, _D, _D, _D], False),
+    ([_P, _A, _D, _D, _D, _D, _D, set("DF")], False),
+    ([set("使领"), _S, _S, _S, _S, _S, _S], False),
+    ([_D, _D, _D, _D, _D, _D, {"使"}], False),
+]
+
+
+def fits(chars, whole: bool) -> bool:
+    """Whether `chars` begin a plate of some kind (all of one when `whole`)."""
+    for places, ordinary in KINDS:
+        if (len(chars) == len(places) if whole else len(chars) <= len(places)) \
+                and all(c in p for c, p in zip(chars, places)) \
+                and (not ordinary or sum(c in LETTERS for c in chars[2:]) <= MAX_SERIAL_LETTERS):
+            return True
+    return False
+
+
 def plausible(text: str) -> bool:
-    """A GA 36 plate whose serial, if it is an ordinary plate's (province, authority
-    letter, five of A-Z / 0-9), holds at most MAX_SERIAL_LETTERS letters: none of
-    the 774 real ordinary plates of real/plates has more."""
-    if not is_plate(text):
-        return False
-    ordinary = len(text) == 7 and text[0] in PROVINCES and all(c.isascii() and c.isalnum() for c in text[2:])
-    return not ordinary or sum(c.isalpha() for c in text[2:]) <= MAX_SERIAL_LETTERS
+    """A GA 36 plate that also looks like an issued one: an ordinary plate's serial
+    holds at most MAX_SERIAL_LETTERS letters (none of the 774 real ordinary plates of
+    real/plates has more), and a small new-energy serial is D or F, a letter or
+    digit, then four digits (GA 36-2018)."""
+    return is_plate(text) and fits(text, True)
 
 
-def repair_to_plate(text: str, seq: np.ndarray, steps: list[int]):
-    """`text` read from the CTC logits `seq` [T, C] (blank 0), each character
-    peaking at `steps` (evaluate.char_peaks), put right by one substitution when
-    it is not a plate (see the module docstring): (text, index of the replaced
-    character or None, and its probability: its new confidence)."""
+def read_as_plate(text: str, seq: np.ndarray, first_confidence=None):
+    """`text` read greedily from the CTC logits `seq` [T, C] (blank 0): when it is not
+    a plausible plate, the plate read instead and its characters' confidences (each
+    at its aligned peak; the first keeps `first_confidence` when it was a province
+    and still is), else (text, None). See the module docstring."""
     if not text or plausible(text):
-        return text, None, None
-    if len(steps) != len(text):
-        return text, None, None
-    best = None
-    for i, t in enumerate(steps):
-        z = seq[t] - seq[t].max()
-        p = np.exp(z) / np.exp(z).sum()
-        for c in np.flatnonzero(p >= MIN_REPAIR_PROBABILITY):
-            ch = ALPHABET[c - 1] if c > 0 else None
-            if ch is None or ch == text[i] or (best and p[c] <= best[0]):
-                continue
-            cand = text[:i] + ch + text[i + 1:]
-            if plausible(cand):
-                best = (float(p[c]), cand, i)
-    return (best[1], best[2], best[0]) if best else (text, None, None)
+        return text, None
+    lp = ctc_search.log_softmax(seq)
+    from_province = text[0] in PROVINCES
+    spelt = lambda labels: "".join(ALPHABET[c - 1] for c in labels)
+
+    def viable(prefix):
+        s = spelt(prefix)
+        return (not from_province or s[0] in PROVINCES) and fits(s, False)
+
+    plate = ctc_search.prefix_beam_search(lp, viable, lambda labels: plausible(spelt(labels)))
+    if not plate:
+        return text, None
+    labels, lpp = plate[0]
+    cand = spelt(labels)
+    greedy = [c for c, _, _ in ctc_search.char_peaks(seq)]  # the network's own reading
+    if lpp - ctc_search.labelling_log_prob(lp, greedy) < np.log(MIN_RELATIVE_PROBABILITY) or ctc_search.levenshtein(cand, text) > MAX_EDITS:
+        return text, None
+    confs = [p for _, p in ctc_search.align(lp, labels)]
+    if cand[0] in PROVINCES and text[0] in PROVINCES and plausible(text[0] + cand[1:]):
+        cand = text[0] + cand[1:]
+        if first_confidence is not None:
+            confs[0] = first_confidence
+    return cand, confs
