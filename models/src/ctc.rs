@@ -7,9 +7,12 @@
 //! probability its class reached over the steps of its run.
 //!
 //! When the greedy reading breaks a rule the labels are known to follow (a plate's
-//! grammar), [`prefix_beam_search`](crate::ctc::prefix_beam_search) finds the most probable labelling that keeps
-//! to it, summing over all the alignments of each labelling, and [`align`](crate::ctc::align) puts
+//! grammar), [`prefix_beam_search`] finds the most probable labelling that keeps
+//! to it, summing over all the alignments of each labelling, and [`align`] puts
 //! each of its characters at the steps where the network saw it.
+//!
+//! [`prefix_beam_search`]: crate::ctc::prefix_beam_search
+//! [`align`]: crate::ctc::align
 
 /// One decoded character: its CTC class (`1..C`, never the blank) and confidence.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -288,6 +291,14 @@ pub fn labelling_log_prob(log_probs: &[f32], classes: usize, labels: &[usize]) -
     if classes == 0 || labels.iter().any(|&c| c == BLANK || c >= classes) {
         return f32::NEG_INFINITY;
     }
+    if log_probs.len() < classes {
+        // No steps: only the empty labelling, surely.
+        return if labels.is_empty() {
+            0.0
+        } else {
+            f32::NEG_INFINITY
+        };
+    }
     let states = 2 * labels.len() + 1;
     let class_of = |s: usize| if s % 2 == 0 { BLANK } else { labels[s / 2] };
     let mut alpha = vec![f32::NEG_INFINITY; states];
@@ -311,13 +322,6 @@ pub fn labelling_log_prob(log_probs: &[f32], classes: usize, labels: &[usize]) -
             }
             alpha[s] = sum + row[class_of(s)];
         }
-    }
-    if log_probs.len() < classes {
-        return if labels.is_empty() {
-            0.0
-        } else {
-            f32::NEG_INFINITY
-        };
     }
     if states > 1 {
         log_add(alpha[states - 1], alpha[states - 2])
