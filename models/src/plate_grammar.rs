@@ -181,9 +181,9 @@ pub fn read_as_plate(
         .collect();
     let reading = ctc::labelling_log_prob(&log_probs, classes, &greedy);
     let plate_text: String = spelt(&plate.classes).into_iter().collect();
-    if plate.log_prob - reading < MIN_RELATIVE_PROBABILITY.ln()
-        || strsim::levenshtein(&plate_text, text) > MAX_EDITS
-    {
+    // Written so that a broken output (NaN anywhere) is never likely enough.
+    let likely = plate.log_prob - reading >= MIN_RELATIVE_PROBABILITY.ln();
+    if !likely || strsim::levenshtein(&plate_text, text) > MAX_EDITS {
         return None;
     }
     let mut read = ctc::align(&log_probs, classes, &plate.classes)?;
@@ -380,6 +380,18 @@ mod tests {
         assert!(!read(&l, &mut chars));
         let mut none = Vec::new();
         assert!(!read(&[], &mut none));
+        // A broken output: NaN in a row, or a row with nothing finite.
+        for broken in [f32::NAN, f32::NEG_INFINITY] {
+            let (mut l, mut chars) = wan_fx886(&[('0', 0.52), ('D', 0.45)]);
+            let row = classes() * 2;
+            l[row..row + classes()].fill(broken);
+            l[row + class('0')] = 0.0;
+            let before = text(&chars);
+            assert!(!read(&l, &mut chars), "{broken}");
+            assert_eq!(text(&chars), before);
+            l.fill(broken);
+            assert!(!read(&l, &mut chars), "{broken}");
+        }
         // Logits that do not fit the alphabet: no panic, no change.
         let (l, mut chars) = wan_fx886(&[('0', 0.52), ('D', 0.45)]);
         assert!(read_as_plate(&mut chars, "皖0FX886", &l, classes() + 1, &alphabet()).is_none());

@@ -109,7 +109,8 @@ def read_as_plate(text: str, seq: np.ndarray, first_confidence=None):
     labels, lpp = plate[0]
     cand = spelt(labels)
     greedy = [c for c, _, _ in ctc_search.char_peaks(seq)]  # the network's own reading
-    if lpp - ctc_search.labelling_log_prob(lp, greedy) < np.log(MIN_RELATIVE_PROBABILITY) or ctc_search.levenshtein(cand, text) > MAX_EDITS:
+    likely = lpp - ctc_search.labelling_log_prob(lp, greedy) >= np.log(MIN_RELATIVE_PROBABILITY)  # False on NaN
+    if not likely or ctc_search.levenshtein(cand, text) > MAX_EDITS:
         return text, None
     confs = [p for _, p in ctc_search.align(lp, labels)]
     if cand[0] in PROVINCES and text[0] in PROVINCES and plausible(text[0] + cand[1:]):
