@@ -10,14 +10,17 @@
 //! reader is unsure of (the province fixture): the cost of a read that asks the
 //! province net, where the other crops are read surely and skip it.
 //! `read/not_a_plate_at_first` is a crop whose greedy reading is not a plate (the
-//! grammar fixture): the cost of a read that searches for one.
+//! grammar fixture): the cost of a read that searches for one; `grammar/search`
+//! is that search alone (`plate_grammar::read_as_plate`), on made-up logits of the
+//! reader's shape whose greedy reading, 冀0挂6664, is not a plate.
 
 use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use image::DynamicImage;
-use models::{PlateLayout, PlateReader, PlateReaderSpec};
+use models::ctc::{self, Decoded};
+use models::{plate_grammar, PlateLayout, PlateReader, PlateReaderSpec};
 
 /// Fixture crops with their file name and labelled layout.
 fn fixtures() -> Vec<(String, PlateLayout, DynamicImage)> {
@@ -84,5 +87,60 @@ fn plate_reader(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, plate_reader);
+/// Logits `[32, classes]` of an unsure reading of `text`: each character at a
+/// step of its own (3.0, beside two other classes at 2.0 and 1.0 and the blank
+/// at 1.0), blank steps between (4.0), everything else at -4 to -8.
+fn unsure_logits(text: &str, alphabet: &[String]) -> (Vec<f32>, Vec<Decoded>) {
+    let classes = alphabet.len() + 1;
+    let class = |c: char| {
+        1 + alphabet
+            .iter()
+            .position(|a| a.starts_with(c))
+            .expect("in the alphabet")
+    };
+    let labels: Vec<usize> = text.chars().map(class).collect();
+    // A fixed linear congruential sequence: the same logits every run.
+    let mut state = 7u64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) as f32 / (1u64 << 31) as f32
+    };
+    let mut logits = vec![0.0f32; 32 * classes];
+    for (t, row) in logits.chunks_exact_mut(classes).enumerate() {
+        row.iter_mut().for_each(|v| *v = -4.0 - 4.0 * next());
+        match labels.get(t / 4).filter(|_| t % 4 == 1) {
+            Some(&label) => {
+                row[label] = 3.0;
+                row[1 + (next() * (classes - 2) as f32) as usize] = 2.0;
+                row[1 + (next() * (classes - 2) as f32) as usize] = 1.0;
+                row[ctc::BLANK] = 1.0;
+            }
+            None => row[ctc::BLANK] = 4.0,
+        }
+    }
+    let chars = ctc::greedy_decode(&logits, classes);
+    (logits, chars)
+}
+
+fn grammar(c: &mut Criterion) {
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("onnx/plate_reader.onnx");
+    // Loaded as in a checkpoint, where the search runs beside the models: its
+    // allocations cost several times more there than in a bare process.
+    let _reader = PlateReader::load(&model).expect("shipped plate reader");
+    let spec = PlateReaderSpec::load(model.with_file_name("manifest.toml")).expect("manifest");
+    let alphabet = &spec.alphabet;
+    let (logits, chars) = unsure_logits("冀016664", alphabet);
+    let text = ctc::spell(&chars, alphabet);
+    let classes = alphabet.len() + 1;
+    c.bench_function("grammar/search", |b| {
+        b.iter(|| {
+            let mut read = chars.clone();
+            plate_grammar::read_as_plate(&mut read, black_box(&text), &logits, classes, alphabet)
+        })
+    });
+}
+
+criterion_group!(benches, plate_reader, grammar);
 criterion_main!(benches);

@@ -104,6 +104,7 @@ pub fn greedy_decode(logits: &[f32], classes: usize) -> Vec<Decoded> {
 }
 
 /// `log(exp(a) + exp(b))` without overflow; `-inf` is the log of zero.
+#[inline]
 fn log_add(a: f32, b: f32) -> f32 {
     let (hi, lo) = if a > b { (a, b) } else { (b, a) };
     if lo == f32::NEG_INFINITY {
@@ -178,6 +179,7 @@ pub fn prefix_beam_search(
     let mut beams: Vec<(usize, f32, f32)> = vec![(0, 0.0, f32::NEG_INFINITY)];
     // node -> (log p ending in a blank, log p ending in its last character)
     let mut next: HashMap<usize, (f32, f32)> = HashMap::new();
+    let mut ranked: Vec<(f32, usize, f32, f32)> = Vec::new();
     let mut prefix = Vec::new();
     let add = |next: &mut HashMap<usize, (f32, f32)>, node: usize, b: f32, n: f32| {
         let e = next
@@ -213,15 +215,20 @@ pub fn prefix_beam_search(
                 add(&mut next, child, f32::NEG_INFINITY, from + lp);
             }
         }
+        // Each candidate's total once, then the best `width` of them; ties broken
+        // by the prefix, so that the map's order never shows.
+        ranked.clear();
+        ranked.extend(next.iter().map(|(&k, &(b, n))| (log_add(b, n), k, b, n)));
+        let order = |a: &(f32, usize, f32, f32), b: &(f32, usize, f32, f32)| {
+            b.0.total_cmp(&a.0).then_with(|| tree.cmp(a.1, b.1))
+        };
+        if ranked.len() > search.width {
+            ranked.select_nth_unstable_by(search.width, order);
+            ranked.truncate(search.width);
+        }
+        ranked.sort_by(order);
         beams.clear();
-        beams.extend(next.iter().map(|(&k, &(b, n))| (k, b, n)));
-        // Ties broken by the prefix, so that the map's order never shows.
-        beams.sort_by(|a, b| {
-            log_add(b.1, b.2)
-                .total_cmp(&log_add(a.1, a.2))
-                .then_with(|| tree.cmp(a.0, b.0))
-        });
-        beams.truncate(search.width);
+        beams.extend(ranked.iter().map(|&(_, k, b, n)| (k, b, n)));
     }
     let mut out: Vec<Labelling> = Vec::new();
     for (node, b, n) in beams {
