@@ -172,7 +172,7 @@ pub fn read_as_plate(
             let kind_kept = !from_province || PROVINCES.contains(symbol[prefix[0]]);
             // Spelt into one buffer: hundreds of prefixes are tried per search,
             // and beside the loaded models an allocation for each made a search
-            // take 0.41 ms against 0.06 ms (`cargo bench -p models --bench
+            // about seven times slower (`cargo bench -p models --bench
             // plate_reader -- grammar`).
             spelling.clear();
             spelling.extend(prefix.iter().map(|&c| symbol[c]));
