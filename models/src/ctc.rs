@@ -291,6 +291,42 @@ impl PrefixTree {
     }
 }
 
+/// The paths a labelling may take through the steps: its labels with a blank
+/// before, between and after them (state `2i + 1` is label `i`). A path starts
+/// in one of the first two states, ends in one of the last two, and at each step
+/// stays, moves on one state, or skips a blank between two different labels.
+struct Lattice<'a> {
+    labels: &'a [usize],
+}
+
+impl Lattice<'_> {
+    fn states(&self) -> usize {
+        2 * self.labels.len() + 1
+    }
+
+    fn class(&self, s: usize) -> usize {
+        if s % 2 == 0 {
+            BLANK
+        } else {
+            self.labels[s / 2]
+        }
+    }
+
+    /// The states a path may be in one step before `s`, `s` itself first.
+    fn predecessors(&self, s: usize) -> impl Iterator<Item = usize> {
+        let skip = s >= 2 && s % 2 == 1 && self.class(s) != self.class(s - 2);
+        [Some(s), s.checked_sub(1), skip.then(|| s - 2)]
+            .into_iter()
+            .flatten()
+    }
+
+    /// The states a path may end in.
+    fn last_states(&self) -> std::ops::RangeInclusive<usize> {
+        let n = self.states();
+        n.saturating_sub(2)..=n - 1
+    }
+}
+
 /// The log-probability of the labelling `labels` under `log_probs` (row-major
 /// `[T, classes]`, from [`log_softmax`]), summed over all its alignments (the CTC
 /// forward algorithm); `-inf` when no alignment fits or a label is not a class.
@@ -306,35 +342,28 @@ pub fn labelling_log_prob(log_probs: &[f32], classes: usize, labels: &[usize]) -
             f32::NEG_INFINITY
         };
     }
-    let states = 2 * labels.len() + 1;
-    let class_of = |s: usize| if s % 2 == 0 { BLANK } else { labels[s / 2] };
+    let lattice = Lattice { labels };
+    let states = lattice.states();
     let mut alpha = vec![f32::NEG_INFINITY; states];
     let mut prev = alpha.clone();
     for (t, row) in log_probs.chunks_exact(classes).enumerate() {
         if t == 0 {
-            alpha[0] = row[BLANK];
-            if states > 1 {
-                alpha[1] = row[class_of(1)];
+            for (s, a) in alpha.iter_mut().enumerate().take(2) {
+                *a = row[lattice.class(s)];
             }
             continue;
         }
         prev.copy_from_slice(&alpha);
-        for s in 0..states {
-            let mut sum = prev[s];
-            if s >= 1 {
-                sum = log_add(sum, prev[s - 1]);
-            }
-            if s >= 2 && s % 2 == 1 && class_of(s) != class_of(s - 2) {
-                sum = log_add(sum, prev[s - 2]);
-            }
-            alpha[s] = sum + row[class_of(s)];
+        for (s, a) in alpha.iter_mut().enumerate() {
+            let sum = lattice
+                .predecessors(s)
+                .fold(f32::NEG_INFINITY, |sum, p| log_add(sum, prev[p]));
+            *a = sum + row[lattice.class(s)];
         }
     }
-    if states > 1 {
-        log_add(alpha[states - 1], alpha[states - 2])
-    } else {
-        alpha[0]
-    }
+    lattice
+        .last_states()
+        .fold(f32::NEG_INFINITY, |sum, s| log_add(sum, alpha[s]))
 }
 
 /// The most probable alignment of `labels` to the steps of `log_probs` (row-major
@@ -348,40 +377,36 @@ pub fn align(log_probs: &[f32], classes: usize, labels: &[usize]) -> Option<Vec<
         return None;
     }
     let steps = log_probs.len() / classes;
-    // The labels with a blank before, between and after them: state 2i+1 is label i.
-    let states = 2 * labels.len() + 1;
-    let class_of = |s: usize| if s % 2 == 0 { BLANK } else { labels[s / 2] };
-    let lp = |t: usize, s: usize| log_probs[t * classes + class_of(s)];
-    let mut score = vec![f32::NEG_INFINITY; states];
-    let mut from = vec![0usize; steps * states];
     if steps == 0 {
         return labels.is_empty().then(Vec::new);
     }
-    score[0] = lp(0, 0);
-    if states > 1 {
-        score[1] = lp(0, 1);
+    let lattice = Lattice { labels };
+    let states = lattice.states();
+    let lp = |t: usize, s: usize| log_probs[t * classes + lattice.class(s)];
+    let mut score = vec![f32::NEG_INFINITY; states];
+    let mut prev = score.clone();
+    let mut from = vec![0usize; steps * states];
+    for (s, v) in score.iter_mut().enumerate().take(2) {
+        *v = lp(0, s);
     }
     for t in 1..steps {
-        let prev = score.clone();
-        for s in 0..states {
-            // Stay, come from the state before, or skip a blank between two
-            // different labels.
-            let mut best = (prev[s], s);
-            if s >= 1 && prev[s - 1] > best.0 {
-                best = (prev[s - 1], s - 1);
-            }
-            if s >= 2 && s % 2 == 1 && class_of(s) != class_of(s - 2) && prev[s - 2] > best.0 {
-                best = (prev[s - 2], s - 2);
-            }
-            score[s] = best.0 + lp(t, s);
-            from[t * states + s] = best.1;
+        prev.copy_from_slice(&score);
+        for (s, v) in score.iter_mut().enumerate() {
+            // The best predecessor, the earliest listed on a tie.
+            let (best, p) = lattice
+                .predecessors(s)
+                .map(|p| (prev[p], p))
+                .reduce(|a, b| if b.0 > a.0 { b } else { a })
+                .unwrap_or((f32::NEG_INFINITY, s));
+            *v = best + lp(t, s);
+            from[t * states + s] = p;
         }
     }
-    let end = if states > 1 && score[states - 2] > score[states - 1] {
-        states - 2
-    } else {
-        states - 1
-    };
+    // The later end state unless the other is strictly likelier.
+    let end = lattice
+        .last_states()
+        .rev()
+        .reduce(|a, b| if score[b] > score[a] { b } else { a })?;
     if score[end] == f32::NEG_INFINITY {
         return None;
     }

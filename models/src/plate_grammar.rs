@@ -158,7 +158,7 @@ pub fn read_as_plate(
     if symbol.len() != classes {
         return None;
     }
-    let spelt = |labels: &[usize]| -> Vec<char> { labels.iter().map(|&c| symbol[c]).collect() };
+    let spelt = |labels: &[usize]| -> String { labels.iter().map(|&c| symbol[c]).collect() };
     let from_province = text.chars().next().is_some_and(|c| PROVINCES.contains(c));
     let mut spelling = Vec::with_capacity(8);
     let log_probs = ctc::log_softmax(logits, classes);
@@ -178,7 +178,7 @@ pub fn read_as_plate(
             spelling.extend(prefix.iter().map(|&c| symbol[c]));
             kind_kept && fits(&spelling, false)
         },
-        |labels| plausible(&spelt(labels).into_iter().collect::<String>()),
+        |labels| plausible(&spelt(labels)),
     );
     let plate = plate.first()?;
     // The network's own reading, as it read it (before any second look).
@@ -187,7 +187,7 @@ pub fn read_as_plate(
         .map(|d| d.class)
         .collect();
     let reading = ctc::labelling_log_prob(&log_probs, classes, &greedy);
-    let plate_text: String = spelt(&plate.classes).into_iter().collect();
+    let plate_text = spelt(&plate.classes);
     // Written so that a broken output (NaN anywhere) is never likely enough.
     let likely = plate.log_prob - reading >= MIN_RELATIVE_PROBABILITY.ln();
     if !likely || strsim::levenshtein(&plate_text, text) > MAX_EDITS {
