@@ -365,10 +365,10 @@ fn an_unsure_plate_is_cut_again_and_read_from_the_surer_cut() {
     );
     let reader = PlateReader::load(models_dir().join("plate_reader.onnx")).unwrap();
     // A black Hong Kong plate (no hue: its ends are not refined), 70 px wide,
-    // boxed from 6 % of its width left of it.
+    // boxed from 10 % of its width left of it.
     let (frame, truth_box) = plate_in_frame("black_hk.png", 0.3);
     let loose = BBox {
-        x1: truth_box.x1 - 0.06 * truth_box.width(),
+        x1: truth_box.x1 - 0.1 * truth_box.width(),
         ..truth_box
     };
     let plate = box_plate(loose);
@@ -379,8 +379,7 @@ fn an_unsure_plate_is_cut_again_and_read_from_the_surer_cut() {
         "as cut {:?} ({:.2}); kept {:?} ({:.2}) at {:?}",
         first.text, first.confidence, got.read.text, got.read.confidence, got.margin
     );
-    // The reader's own margin reads it unsurely (the GA 36 search puts its
-    // reading right, at 0.04), so it is cut again.
+    // The reader's own margin reads it unsurely (0.09), so it is cut again.
     let below = detector.spec().recrop.as_ref().unwrap().below;
     assert!(first.confidence < below, "{first:?}");
     assert_eq!(got.read.text, "粤Z1A23港");
